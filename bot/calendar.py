@@ -1,0 +1,239 @@
+"""Work-day calendar: when a subscription's reminder runs and which work date it checks.
+
+Pure functions of a `Schedule` and a clock; nothing here reads the time or
+touches the database, so the scheduler, `nippo remind --at` and the tests share
+one code path (SPEC §2 work-date rule, §4 due runs).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+CHECKS = ("previous", "same-day")
+DEFAULT_CATCHUP = timedelta(minutes=180)
+
+# How far the calendar walks before concluding there is no such day.
+_LOOKBACK_DAYS = 366
+_LOOKAHEAD_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Schedule:
+    at: dt.time  # local wall-clock time of the reminder
+    timezone: str  # IANA name
+    weekdays: frozenset[int]  # Mon=0 … Sun=6
+    holiday_country: str | None  # e.g. 'JP'; None = no public holidays
+    days_off: frozenset[date]  # team days off (company holidays)
+    check: str = "previous"  # 'previous' | 'same-day'
+
+    def __post_init__(self) -> None:
+        if self.check not in CHECKS:
+            raise ValueError(f"check must be one of {', '.join(CHECKS)}, not {self.check!r}")
+        if any(not 0 <= d <= 6 for d in self.weekdays):
+            raise ValueError(f"weekdays must be 0 (Mon) to 6 (Sun): {sorted(self.weekdays)}")
+        _zone(self.timezone)
+        if self.holiday_country is not None:
+            _normalize_country(self.holiday_country)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return _zone(self.timezone)
+
+
+@dataclass(frozen=True)
+class DueRun:
+    local_date: date
+    work_date: date
+    scheduled_at: datetime  # aware, UTC
+    late: bool  # past the catch-up window: record as skipped, never send
+
+
+# --- public holidays -------------------------------------------------------
+
+# Building a `holidays` calendar is slow, and ticks ask about the same few
+# (country, year) pairs all day long, from the scheduler and web threads.
+_holiday_cache: dict[tuple[str, int], frozenset[date]] = {}
+_holiday_lock = threading.Lock()
+_supported: frozenset[str] | None = None
+
+
+def supported_countries() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes accepted by `/subscribe holidays CC`."""
+    global _supported
+    if _supported is None:
+        _supported = frozenset(holidays.list_supported_countries(include_aliases=False))
+    return _supported
+
+
+def _normalize_country(country: str) -> str:
+    code = country.strip().upper()
+    if code not in supported_countries():
+        raise ValueError(f"unknown public-holiday country {country!r} (use an ISO code such as JP, or none)")
+    return code
+
+
+def public_holidays(country: str | None, year: int) -> frozenset[date]:
+    """The country's public holidays in `year`, substitute holidays included."""
+    if country is None:
+        return frozenset()
+    code = _normalize_country(country)
+    key = (code, year)
+    cached = _holiday_cache.get(key)
+    if cached is not None:
+        return cached
+    with _holiday_lock:
+        cached = _holiday_cache.get(key)
+        if cached is None:
+            # A frozenset, not the library's lazily-expanding dict, so threads
+            # share nothing mutable.
+            cached = frozenset(holidays.country_holidays(code, years=year).keys())
+            _holiday_cache[key] = cached
+        return cached
+
+
+# --- work days and work dates ----------------------------------------------
+
+def is_work_day(schedule: Schedule, day: date) -> bool:
+    return (
+        day.weekday() in schedule.weekdays
+        and day not in schedule.days_off
+        and day not in public_holidays(schedule.holiday_country, day.year)
+    )
+
+
+def work_date_for(schedule: Schedule, local_date: date) -> date | None:
+    """The work date a run on `local_date` checks; None when no run happens that day."""
+    if not is_work_day(schedule, local_date):
+        return None
+    if schedule.check == "same-day":
+        return local_date
+    for back in range(1, _LOOKBACK_DAYS + 1):
+        day = local_date - timedelta(days=back)
+        if is_work_day(schedule, day):
+            return day
+    return None
+
+
+def recent_work_dates(schedule: Schedule, before: date, count: int) -> list[date]:
+    """The last `count` work dates strictly before `before`, newest first."""
+    found: list[date] = []
+    day, idle = before, 0
+    while len(found) < count and idle < _LOOKBACK_DAYS:
+        day -= timedelta(days=1)
+        if is_work_day(schedule, day):
+            found.append(day)
+            idle = 0
+        else:
+            idle += 1
+    return found
+
+
+def last_weekday_before(day: date) -> date:
+    """The previous Monday–Friday day (for /report-status without a subscription)."""
+    day -= timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+# --- clock -----------------------------------------------------------------
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)  # ZoneInfo caches instances itself
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+
+
+def local_date_at(schedule: Schedule, now: datetime) -> date:
+    _require_aware(now)
+    return now.astimezone(schedule.zone).date()
+
+
+def scheduled_at(schedule: Schedule, local_date: date) -> datetime:
+    """The aware UTC instant of the run on `local_date`.
+
+    An ambiguous wall time (fall back) means its first occurrence (fold=0). A
+    wall time that does not exist (spring forward) means the first instant
+    after the gap, i.e. the transition itself.
+    """
+    zone = schedule.zone
+    wall = datetime.combine(local_date, schedule.at.replace(tzinfo=None, fold=0))
+    first = wall.replace(tzinfo=zone).astimezone(timezone.utc)
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first
+    # In a gap, fold=0 reads the wall time with the offset from before the
+    # transition and fold=1 with the one after; the transition lies between.
+    return _transition_between(
+        wall.replace(tzinfo=zone, fold=1).astimezone(timezone.utc), first, zone
+    )
+
+
+def _transition_between(lo: datetime, hi: datetime, zone: ZoneInfo) -> datetime:
+    """The earliest UTC instant in (lo, hi] whose offset is hi's (whole seconds)."""
+    if lo > hi:
+        lo, hi = hi, lo
+    target = hi.astimezone(zone).utcoffset()
+    lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
+    while hi_s - lo_s > 1:
+        mid = (lo_s + hi_s) // 2
+        if datetime.fromtimestamp(mid, zone).utcoffset() == target:
+            hi_s = mid
+        else:
+            lo_s = mid
+    return datetime.fromtimestamp(hi_s, timezone.utc)
+
+
+def due_run(schedule: Schedule, now: datetime, catchup: timedelta) -> DueRun | None:
+    """Today's run if its time has come: today is local to the schedule's zone.
+
+    Whether a run already exists for that local date is the caller's (the
+    database's) business; a late run is returned so it can be recorded as
+    skipped.
+    """
+    local_date = local_date_at(schedule, now)
+    work_date = work_date_for(schedule, local_date)
+    if work_date is None:
+        return None
+    at = scheduled_at(schedule, local_date)
+    if at > now:
+        return None
+    return DueRun(local_date, work_date, at, late=now - at > catchup)
+
+
+def next_run_at(
+    schedule: Schedule,
+    now: datetime,
+    *,
+    had_run_today: bool,
+    catchup: timedelta = DEFAULT_CATCHUP,
+) -> datetime | None:
+    """When the next reminder will go out, for replies such as /subscribe's.
+
+    An aware UTC datetime; `now` itself when today's run is due, not yet had
+    and still within the catch-up window: the next tick sends it.
+    """
+    if not schedule.weekdays:
+        return None
+    today = local_date_at(schedule, now)
+    if not had_run_today and work_date_for(schedule, today) is not None:
+        at = scheduled_at(schedule, today)
+        if at > now:
+            return at
+        if now - at <= catchup:
+            return now.astimezone(timezone.utc)
+    for ahead in range(1, _LOOKAHEAD_DAYS + 1):
+        day = today + timedelta(days=ahead)
+        if work_date_for(schedule, day) is not None:
+            return scheduled_at(schedule, day)
+    return None

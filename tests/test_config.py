@@ -1,0 +1,85 @@
+"""Settings: defaults, console mode, and one clear line per bad variable."""
+
+import pytest
+
+from bot.config import ConfigError, Settings
+
+
+def test_defaults_are_console_mode_on_sqlite():
+    settings = Settings.from_env({})
+    assert settings.console_mode
+    assert settings.database_url == "sqlite:///nippo.db"
+    assert settings.database_kind == "sqlite"
+    assert settings.timezone == "UTC" and settings.language == "en" and settings.persona == "emperor"
+    assert settings.catchup_minutes == 180 and settings.scheduler
+
+
+def test_values_are_read_and_normalised():
+    settings = Settings.from_env({
+        "NIPPO_MATTERMOST_URL": "https://chat.example.com/",
+        "NIPPO_COMMAND_TOKENS": " a1 , b2,,",
+        "NIPPO_TIMEZONE": "Asia/Tokyo",
+        "NIPPO_LANGUAGE": "JA",
+        "NIPPO_HOLIDAYS": "jp",
+        "NIPPO_SCHEDULER": "off",
+        "NIPPO_CATCHUP_MINUTES": "30",
+    })
+    assert settings.mattermost_url == "https://chat.example.com"
+    assert settings.command_tokens == ("a1", "b2")
+    assert settings.language == "ja" and settings.holidays == "JP"
+    assert not settings.scheduler and settings.catchup_minutes == 30
+    assert not settings.console_mode
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("NIPPO_DATABASE_URL", "bogus://x"),
+    ("NIPPO_DATABASE_URL", "not a url"),
+    ("NIPPO_MATTERMOST_URL", "chat.example.com"),
+    ("NIPPO_PUBLIC_URL", "ftp://x"),
+    ("NIPPO_TIMEZONE", "Mars/Olympus"),
+    ("NIPPO_TIMEZONE", "../../etc/passwd"),
+    ("NIPPO_LANGUAGE", "fr"),
+    ("NIPPO_HOLIDAYS", "Japan"),
+    ("NIPPO_HOLIDAYS", "QQ"),
+    ("NIPPO_SCHEDULER", "maybe"),
+    ("NIPPO_CATCHUP_MINUTES", "-5"),
+    ("NIPPO_CATCHUP_MINUTES", "soon"),
+    ("NIPPO_REPORT_SOURCE", "ldap"),
+    ("NIPPO_MEMBER_KEY", "phone"),
+    ("NIPPO_PERSONA_DIR", "/no/such/folder"),
+])
+def test_a_bad_value_names_its_variable(variable, value):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({variable: value})
+    assert raised.value.variable == variable
+    assert str(raised.value).startswith(variable + ":")
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("env, variable", [
+    ({"NIPPO_REPORT_SOURCE": "sql"}, "NIPPO_REPORT_SOURCE_URL"),
+    ({"NIPPO_REPORT_SOURCE": "sql", "NIPPO_REPORT_SOURCE_URL": "sqlite:///x.db"}, "NIPPO_REPORT_SOURCE_QUERY"),
+    ({"NIPPO_REPORT_SOURCE": "sql", "NIPPO_REPORT_SOURCE_URL": "sqlite:///x.db",
+      "NIPPO_REPORT_SOURCE_QUERY": "SELECT name FROM t"}, "NIPPO_REPORT_SOURCE_QUERY"),
+    ({"NIPPO_REPORT_SOURCE": "sql", "NIPPO_REPORT_SOURCE_URL": "sqlite:///x.db",
+      "NIPPO_REPORT_SOURCE_QUERY": "DELETE FROM t WHERE d = :work_date"}, "NIPPO_REPORT_SOURCE_QUERY"),
+    ({"NIPPO_REPORT_SOURCE": "http", "NIPPO_REPORT_SOURCE_URL": "nowhere"}, "NIPPO_REPORT_SOURCE_URL"),
+])
+def test_a_report_source_needs_what_it_uses(env, variable):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(env)
+    assert raised.value.variable == variable
+
+
+def test_require_names_the_missing_variable_outside_console_mode():
+    settings = Settings.from_env({"NIPPO_MATTERMOST_URL": "http://mm.local:8065", "NIPPO_BOT_TOKEN": "x"})
+    with pytest.raises(ConfigError) as raised:
+        settings.require("bot_token", "command_tokens", "secret_key")
+    assert raised.value.variable == "NIPPO_COMMAND_TOKENS"
+    assert Settings.from_env({}).require("bot_token", "command_tokens")  # console mode needs none
+
+
+def test_secrets_are_not_in_the_repr():
+    settings = Settings.from_env({"NIPPO_BOT_TOKEN": "sekrit-bot", "NIPPO_SECRET_KEY": "sekrit-key",
+                                  "NIPPO_COMMAND_TOKENS": "sekrit-cmd", "NIPPO_API_TOKEN": "sekrit-api"})
+    assert "sekrit" not in repr(settings)
