@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -235,6 +236,9 @@ class OutboxMessage(Base):
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which process holds the lease: a sender whose lease was taken over must
+    # not record over the new holder's result.
+    leased_by: Mapped[str | None] = mapped_column(String(64))
     unknown_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # real clock of a send whose answer was lost
     pending_post_id: Mapped[str] = mapped_column(String(64))
     post_id: Mapped[str | None] = mapped_column(String(64))
@@ -246,3 +250,14 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "state", "not_before"),
         Index("ix_outbox_run", "run_id"),
     )
+
+
+class DataVersion(Base):
+    """One counter, bumped in the same transaction as every write that can
+    change what ``/report-status`` shows, so any replica can tell in one tiny
+    query whether an answer it rendered before is still true."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

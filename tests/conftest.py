@@ -13,8 +13,13 @@ from bot.clock import FrozenClock
 from db.migrate import upgrade
 from db.models import Base
 from db.session import Database, normalize_url
+from tests.harness import nippo  # noqa: F401  (fixture)
+from tests.standin.fixtures import mattermost, mattermost_client  # noqa: F401  (fixtures)
 
-POSTGRES_URL = os.environ.get("NIPPO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/nippo_test")
+# The server to test on; each pytest process works in a scratch database of
+# its own (created here, dropped at the end), so parallel runs never collide.
+POSTGRES_SERVER = os.environ.get("NIPPO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_URL = normalize_url(POSTGRES_SERVER).set(database=f"nippo_test_{os.getpid()}").render_as_string(hide_password=False)
 
 
 def ensure_postgres_database(url: str) -> None:
@@ -86,6 +91,21 @@ def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc))
 
 
+def drop_postgres_database(url: str) -> None:
+    parsed = normalize_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 def pytest_sessionfinish(session, exitstatus):
     for database in _migrated.values():
         database.dispose()
+    if POSTGRES_URL in _migrated:
+        try:
+            drop_postgres_database(POSTGRES_URL)
+        except Exception:  # the server may be gone; nothing to clean then
+            pass

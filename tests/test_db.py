@@ -7,7 +7,7 @@ import threading
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from db.migrate import current_revision, head_revision, upgrade
@@ -99,16 +99,14 @@ def _migrate(url: str) -> None:
 
 def test_several_replicas_migrating_at_once(tmp_path, postgres_url):
     """Fresh databases migrated by four processes at the same moment."""
-    from sqlalchemy import create_engine
-
     from tests.conftest import ensure_postgres_database
 
-    scratch = normalize_url(postgres_url).set(database="nippo_test_migrate")
-    admin = create_engine(scratch.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text('DROP DATABASE IF EXISTS "nippo_test_migrate"'))
-    admin.dispose()
+    from tests.conftest import drop_postgres_database
+
+    scratch = normalize_url(postgres_url)
+    scratch = scratch.set(database=scratch.database + "_migrate")
     pg_url = scratch.render_as_string(hide_password=False)
+    drop_postgres_database(pg_url)
     ensure_postgres_database(pg_url)
     urls = [f"sqlite:///{tmp_path / 'fresh.db'}", pg_url]
     context = multiprocessing.get_context("spawn")
@@ -122,3 +120,4 @@ def test_several_replicas_migrating_at_once(tmp_path, postgres_url):
         database = Database(url)
         assert current_revision(database) == head_revision()
         database.dispose()
+    drop_postgres_database(pg_url)

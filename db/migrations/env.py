@@ -17,6 +17,8 @@ def run_migrations_online() -> None:
             target_metadata=Base.metadata,
             render_as_batch=database.kind == "sqlite",
             transaction_per_migration=False,
+            # SQLite can roll DDL back too; one transaction keeps concurrent starts serial.
+            transactional_ddl=True,
         )
         with context.begin_transaction():
             if database.kind == "postgresql":

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:14:56.796529
+Create Date: 2026-11-28 12:31:15.155635
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,6 +16,11 @@ depends_on = None
 
 def upgrade() -> None:
 
+    op.create_table('data_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.String(length=64), nullable=False),
@@ -157,6 +162,7 @@ def upgrade() -> None:
     sa.Column('not_before', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deadline', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('leased_by', sa.String(length=64), nullable=True),
     sa.Column('unknown_since', sa.DateTime(timezone=True), nullable=True),
     sa.Column('pending_post_id', sa.String(length=64), nullable=False),
     sa.Column('post_id', sa.String(length=64), nullable=True),
@@ -207,4 +213,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_members_email'))
 
     op.drop_table('members')
+    op.drop_table('data_version')
 

@@ -1,0 +1,225 @@
+"""Benchmark: planning and delivering the morning reminder (SPEC §10).
+
+    .venv/bin/python bench/reminders.py [--databases sqlite,postgresql] [--skip-rate-limit]
+
+(a) Planning one tick for 10,000 members in 1,000 subscriptions (and for
+    1,000 in 100, to show the query count does not grow): wall time and SQL
+    statements counted with a ``before_cursor_execute`` listener.
+    Target: <= 1 s, the same number of statements at both sizes.
+(b) Delivering 300 DMs through the Mattermost stand-in with its rate limiter
+    at 10/s, burst 100: cold (the DM channel is created first: 2 calls per
+    DM) and warm (cached: 1 call), against the floor (calls beyond the
+    burst / 10 per second). Target: <= 1.1x the floor, nothing failed.
+(c) Delivering through an unlimited stand-in answering every call after
+    20 ms, request validation off. Target: >= 200 posts/s.
+
+Each part prints its figures and the ratio to its target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import event, insert, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import calendar  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.mattermost import ConsoleClient, MattermostClient  # noqa: E402
+from bot.reminders.common import DeliveryOptions, TickTime, process_id  # noqa: E402
+from bot.reminders.delivery import deliver  # noqa: E402
+from bot.services import build_services  # noqa: E402
+from bot.tick import plan_tick  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from db.models import Member, Report, RosterEntry, Subscription, Team  # noqa: E402
+from db.session import Database  # noqa: E402
+from tests.conftest import ensure_postgres_database  # noqa: E402
+from tests.standin.server import MattermostStandIn  # noqa: E402
+
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/nippo_bench"
+NOW = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)  # 09:00 in Tokyo, a Tuesday
+WORK_DATE = datetime(2026, 11, 30).date()
+MODES = ("channel", "dm", "both")
+
+
+def fresh_database(kind: str, scratch: Path) -> Database:
+    if kind == "sqlite":
+        path = scratch / f"bench-{time.monotonic_ns()}.db"
+        database = Database(f"sqlite:///{path}")
+    else:
+        ensure_postgres_database(POSTGRES_URL)
+        database = Database(POSTGRES_URL)
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    upgrade(database)
+    return database
+
+
+def seed_teams(database: Database, subscriptions: int, per_team: int, *, delivery=None, user_ids=None,
+               leaders: bool = True) -> None:
+    """``subscriptions`` teams of ``per_team`` members, all due at NOW; about a
+    third of each team filed, one in ten is off."""
+    rng = random.Random(subscriptions)
+    with database.engine.begin() as connection:
+        connection.execute(insert(Team), [{"id": t + 1, "channel_id": f"channel{t:05d}", "channel_name": f"team-{t}",
+                                           "created_at": NOW} for t in range(subscriptions)])
+        count = subscriptions * per_team
+        connection.execute(insert(Member), [{
+            "id": m + 1, "user_id": user_ids[m] if user_ids else f"user{m:06d}", "username": f"member{m:06d}",
+            "email": f"member{m:06d}@example.com", "active": True, "is_bot": False} for m in range(count)])
+        connection.execute(insert(RosterEntry), [{
+            "team_id": m // per_team + 1, "member_id": m + 1, "added_at": NOW,
+            "role": "leader" if leaders and m % per_team == 0 else "member"} for m in range(count)])
+        connection.execute(insert(Subscription), [{
+            "id": t + 1, "team_id": t + 1, "enabled": True, "paused": False, "at_time": "09:00",
+            "timezone": "Asia/Tokyo", "weekdays": "0,1,2,3,4", "delivery": delivery or MODES[t % 3],
+            "persona": "emperor", "language": "en" if t % 2 else "ja", "holidays": "JP", "check_day": "previous",
+            "escalate": 3, "mention": True, "failure_streak": 0, "created_at": NOW, "updated_at": NOW}
+            for t in range(subscriptions)])
+        filed = [m + 1 for m in range(count) if rng.random() < 0.35]
+        if filed:
+            connection.execute(insert(Report), [{"member_id": m, "work_date": WORK_DATE, "text": "did things",
+                                                 "source": "command", "created_at": NOW, "updated_at": NOW}
+                                                for m in filed])
+
+
+def services_for(database: Database, mattermost=None, mattermost_url: str = "http://localhost:1"):
+    settings = Settings.from_env({"NIPPO_DATABASE_URL": database.url, "NIPPO_MATTERMOST_URL": mattermost_url,
+                                  "NIPPO_BOT_TOKEN": "x", "NIPPO_SECRET_KEY": "bench", "NIPPO_COMMAND_TOKENS": "x"})
+    return build_services(settings, database=database, mattermost=mattermost or ConsoleClient(stream=io.StringIO()))
+
+
+# --- (a) planning ----------------------------------------------------------------
+
+def bench_planning(kinds: list[str], scratch: Path) -> None:
+    print("(a) planning one tick (target: <= 1 s at 1,000 subscriptions; statements constant)")
+    # What a process pays once, at its first tick: loading the holidays package's country list.
+    started = time.perf_counter()
+    calendar.public_holidays("JP", NOW.year)
+    print(f"  (once per process, not counted: loading the public-holiday calendars, "
+          f"{(time.perf_counter() - started) * 1000:.0f} ms)")
+    for kind in kinds:
+        counts = {}
+        for subscriptions in (100, 1000):
+            database = fresh_database(kind, scratch)
+            seed_teams(database, subscriptions, 10)
+            services = services_for(database)
+            statements = Counter()
+            event.listen(database.engine, "before_cursor_execute",
+                         lambda *args, **kw: statements.update(["sql"]))
+            started = time.perf_counter()
+            lines = plan_tick(services, TickTime(NOW), process_id())
+            elapsed = time.perf_counter() - started
+            with database.read() as session:
+                messages = session.scalar(text("SELECT count(*) FROM outbox"))
+            counts[subscriptions] = statements["sql"]
+            planned = sum(line.status == "planned" for line in lines)
+            print(f"  {kind:10} {subscriptions:5} subscriptions {subscriptions * 10:6} members: "
+                  f"{elapsed * 1000:7.1f} ms, {statements['sql']} SQL statements, {planned} runs planned, "
+                  f"{messages} outbox messages  ({elapsed:.2f}x the 1 s target)")
+            services.background.shutdown(wait=False)
+            database.dispose()
+        verdict = "constant" if counts[100] == counts[1000] else "NOT constant"
+        print(f"  {kind:10} statements at 100 vs 1,000 subscriptions: {counts[100]} vs {counts[1000]} ({verdict})")
+
+
+# --- (b), (c) delivery -------------------------------------------------------------
+
+def delivery_scene(kind: str, scratch: Path, standin: MattermostStandIn, dms: int):
+    """One dm-mode subscription whose ``dms`` members are all missing, planned."""
+    team = standin.add_team("bench")
+    users = [standin.add_user(f"member{m:06d}") for m in range(dms)]
+    database = fresh_database(kind, scratch)
+    seed_teams(database, 1, dms, delivery="dm", user_ids=[u["id"] for u in users], leaders=False)
+    with database.write() as session:
+        session.execute(text("DELETE FROM reports"))
+    client = MattermostClient(standin.url, standin.bot_token, timeout=30.0)
+    services = services_for(database, client, standin.url)
+    del team
+    plan_tick(services, TickTime(NOW), process_id())
+    return database, client, services, users
+
+
+def timed_delivery(services) -> tuple[float, Counter]:
+    services.delivery = DeliveryOptions()
+    started = time.perf_counter()
+    counts = deliver(services, TickTime(NOW), process_id())
+    return time.perf_counter() - started, counts
+
+
+def bench_rate_limited(kind: str, scratch: Path, dms: int = 300) -> None:
+    print(f"(b) {dms} DMs through the stand-in's rate limiter, 10/s burst 100 ({kind}; target <= 1.1x the floor)")
+    for warm in (False, True):
+        with MattermostStandIn(validate=False) as standin:
+            database, client, services, users = delivery_scene(kind, scratch, standin, dms)
+            if warm:
+                for user in users:  # the DM channels exist and the client knows them
+                    client.direct_channel_id(user["id"])
+            client.me()
+            calls_before = len(standin.requests)
+            standin.enable_rate_limit(per_sec=10, burst=100)
+            elapsed, counts = timed_delivery(services)
+            calls = len(standin.requests) - calls_before
+            limited = sum(1 for r in standin.requests[calls_before:] if r["path"] == "/api/v4/posts") - dms
+            ok_calls = dms * (1 if warm else 2)
+            floor = max(ok_calls - 100, 0) / 10
+            posts = len(standin.posts)
+            print(f"  {'warm' if warm else 'cold'}: {elapsed:6.1f} s for {posts} posts ({ok_calls} calls needed, "
+                  f"{calls} made, {calls - ok_calls} answered 429), floor {floor:.1f} s, "
+                  f"ratio {elapsed / floor:.3f}, outcomes {dict(counts)}")
+            assert posts == dms and counts.get("failed", 0) == 0 and limited >= 0
+            client.close()
+            services.background.shutdown(wait=False)
+            database.dispose()
+
+
+def bench_latency(kind: str, scratch: Path, dms: int = 600) -> None:
+    print(f"(c) {dms} DMs, stand-in unlimited, 20 ms per call, validation off ({kind}; target >= 200 posts/s)")
+    for warm in (True, False):
+        with MattermostStandIn(validate=False) as standin:
+            database, client, services, users = delivery_scene(kind, scratch, standin, dms)
+            if warm:
+                for user in users:
+                    client.direct_channel_id(user["id"])
+            client.me()
+            standin.latency(0.020)
+            elapsed, counts = timed_delivery(services)
+            posts = len(standin.posts)
+            print(f"  {'warm' if warm else 'cold'} ({1 if warm else 2} calls per DM): {posts} posts in "
+                  f"{elapsed:5.2f} s = {posts / elapsed:6.1f} posts/s ({posts / elapsed / 200:.2f}x the target), "
+                  f"outcomes {dict(counts)}")
+            assert posts == dms
+            client.close()
+            services.background.shutdown(wait=False)
+            database.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--skip-rate-limit", action="store_true", help="skip (b), which takes over a minute")
+    args = parser.parse_args()
+    kinds = [k for k in args.databases.split(",") if k]
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        bench_planning(kinds, scratch)
+        for kind in kinds:
+            bench_latency(kind, scratch)
+        if not args.skip_rate_limit:
+            bench_rate_limited(kinds[0], scratch)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The Flask app factory: a thin HTTP adapter around nippo's services."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from bot.config import Settings
+from bot.services import Services, build_services
+
+MAX_REQUEST_BYTES = 2 * 1024 * 1024  # a list of 1,000 reports of 3,000 characters fits
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    if services is None:
+        services = build_services(settings or Settings.from_env())
+    app = Flask("nippo")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.extensions["nippo"] = services
+
+    from bot import health, web_api, web_mattermost
+
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(web_mattermost.blueprint)
+    app.register_blueprint(web_api.blueprint)
+    return app

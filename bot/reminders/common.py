@@ -1,0 +1,127 @@
+"""Names, ids and knobs shared by planning and delivery.
+
+Everything here is a plain value: the scheduler thread hands these between
+threads and processes, never ORM objects.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.reminders.limiter import RateGate
+
+# Run states (SPEC §2): claimed -> planned -> sent | failed, or skipped.
+CLAIMED, PLANNED, SENT, SKIPPED, FAILED = "claimed", "planned", "sent", "skipped", "failed"
+
+# Outbox message kinds. A "membership" row is a step, not a message: at
+# delivery it asks Mattermost who is in the channel and adds DMs for roster
+# members outside it (their mention would not reach them).
+CHANNEL, DM, SUMMARY, MEMBERSHIP, SNOOZE, NOTICE = "channel", "dm", "summary", "membership", "snooze", "notice"
+# The kinds whose fate decides a run's outcome; notices to leaders never do,
+# or a leader with DMs closed would make every run fail.
+OUTCOME_KINDS = (CHANNEL, DM, SUMMARY)
+# Kinds a run waits for before it is finished.
+RUN_KINDS = (CHANNEL, DM, SUMMARY, MEMBERSHIP)
+
+# Outbox states.
+PENDING, SENDING, DELIVERED, CANCELLED, UNDELIVERABLE, DROPPED = (
+    "pending", "sending", "sent", "cancelled", "failed", "dropped")
+OPEN_STATES = (PENDING, SENDING)
+
+POST_LIMIT = 16383  # Mattermost's maximum post length, in characters
+PAUSE_AFTER_FAILED_RUNS = 3
+RUN_LEASE = timedelta(minutes=5)  # a claimant that dies is taken over after this
+SOURCE_RETRY = timedelta(seconds=30)  # a run waiting for the outside source is retried next tick
+MESSAGE_LEASE = timedelta(minutes=5)
+NOTICE_WINDOW = timedelta(hours=3)  # how long a notice to leaders keeps trying
+
+_MM_ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769"
+
+
+def new_post_id() -> str:
+    """26 characters in Mattermost's own id alphabet, for ``pending_post_id``."""
+    value = int.from_bytes(secrets.token_bytes(17), "big")
+    return "".join(_MM_ALPHABET[(value >> (5 * i)) & 31] for i in range(26))
+
+
+_process_ids: dict[int, str] = {}
+
+
+def process_id() -> str:
+    """Who holds a claim or lease: host, pid and a nonce (a recycled pid is someone else)."""
+    pid = os.getpid()
+    if pid not in _process_ids:
+        _process_ids[pid] = f"{socket.gethostname()[:40]}:{pid}:{secrets.token_hex(3)}"
+    return _process_ids[pid]
+
+
+def insert(session: Session, model):
+    """An INSERT that knows ON CONFLICT on both databases."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+@dataclass
+class DeliveryOptions:
+    """How delivery talks to Mattermost. Tests inject the clocks, the sleep and
+    the random source; one instance (with its rate gate) lives per process."""
+
+    workers: int = 12  # sends in flight: enough to hide 20 ms of latency (SPEC §10)
+    batch: int = 64
+    real_clock: Callable[[], float] = time.time  # Mattermost's clock: the 30 s dedup
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    random: random.Random = field(default_factory=random.Random)
+    # A Retry-After up to this many seconds is waited out inside the tick (the
+    # whole pool pauses); a longer one becomes a later not_before.
+    inline_wait_max: float = 10.0
+    # Mattermost drops a pending_post_id from its dedup cache after 30 s.
+    dedup_window: float = 25.0
+    retry_base: timedelta = timedelta(seconds=30)
+    retry_cap: timedelta = timedelta(minutes=15)
+    gate: RateGate | None = None
+
+    def __post_init__(self) -> None:
+        if self.gate is None:
+            self.gate = RateGate(self.monotonic, self.sleep)
+
+
+def delivery_options(services) -> DeliveryOptions:
+    """The process's options, kept on its Services (tests set their own first)."""
+    options = getattr(services, "delivery", None)
+    if options is None:
+        options = DeliveryOptions()
+        services.delivery = options
+    return options
+
+
+@dataclass
+class TickTime:
+    """The tick's clock. ``now`` is fixed for the whole tick; leases are
+    stretched by the real time the tick has run so far, so a long delivery
+    pass is not taken over while it is still sending."""
+
+    now: datetime
+    monotonic: Callable[[], float] = time.monotonic
+    started: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.started = self.monotonic()
+
+    def lease(self, length: timedelta) -> datetime:
+        return self.now + timedelta(seconds=self.monotonic() - self.started) + length
+
+
+def person(member_id: int, user_id: str, username: str, key: str | None) -> dict:
+    """A member as outbox payloads carry them (short names: thousands per run)."""
+    return {"m": member_id, "u": user_id, "n": username, "k": key}

@@ -1,0 +1,157 @@
+"""Closing runs whose messages have all had their fate, and what follows from
+that: escalation streaks (sent runs only) and, after runs that could not be
+delivered, the subscription pausing itself.
+
+A run is **failed** when its channel post could not be delivered, or when
+nothing of it could be delivered and something failed for good (one member
+with closed DMs does not fail a team's run); a run whose messages were all
+dropped is failed too, but only undeliverable runs count towards the pause.
+Otherwise it is **sent**.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.reminders import snapshot
+from bot.reminders.common import (CHANNEL, DELIVERED, DROPPED, FAILED, OPEN_STATES, OUTCOME_KINDS,
+                                  PAUSE_AFTER_FAILED_RUNS, PLANNED, RUN_KINDS, SENT, UNDELIVERABLE, TickTime)
+from bot.reminders.notices import channel_ref, notice_rows
+from bot.reminders.plan import leaders_of
+from bot.reminders.planner import RunLine, insert_messages
+from db.models import Absence, MissingStreak, OutboxMessage, ReminderRun, Report, Subscription
+
+UNDELIVERABLE_REASON = "undeliverable"
+
+
+def finish_runs(services, tick: TickTime) -> list[RunLine]:
+    with services.database.write() as session:
+        return _finish(services, session, tick)
+
+
+def _finish(services, session: Session, tick: TickTime) -> list[RunLine]:
+    still_open = exists().where(OutboxMessage.run_id == ReminderRun.id, OutboxMessage.kind.in_(RUN_KINDS),
+                                OutboxMessage.state.in_(OPEN_STATES))
+    query = (select(ReminderRun.id, ReminderRun.subscription_id, ReminderRun.work_date, ReminderRun.missing)
+             .where(ReminderRun.state == PLANNED, ~still_open).order_by(ReminderRun.work_date, ReminderRun.id))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # two replicas finishing at once
+    runs = session.execute(query).all()
+    if not runs:
+        return []
+    tally: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    for run_id, kind, state, count in session.execute(
+            select(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.state, func.count())
+            .where(OutboxMessage.run_id.in_([r.id for r in runs]), OutboxMessage.kind.in_(OUTCOME_KINDS))
+            .group_by(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.state)):
+        tally[run_id][(kind, state)] += count
+    outcomes = {run.id: _outcome(tally[run.id]) for run in runs}
+    finished: set[int] = set()
+    for state, reason in {outcome for outcome in outcomes.values()}:
+        ids = [run_id for run_id, outcome in outcomes.items() if outcome == (state, reason)]
+        finished |= set(session.scalars(
+            update(ReminderRun).where(ReminderRun.id.in_(ids), ReminderRun.state == PLANNED)
+            .values(state=state, reason=reason, finished_at=tick.now).returning(ReminderRun.id)
+            .execution_options(synchronize_session=False)))
+    runs = [run for run in runs if run.id in finished]  # another replica may have closed some first
+    if not runs:
+        return []
+    subs = snapshot.subscriptions_by_id(session, {run.subscription_id for run in runs})
+    sent = [run for run in runs if outcomes[run.id][0] == SENT]
+    _update_streaks(session, sent, subs)
+    _count_failures(services, session, tick, runs, outcomes, subs)
+    return [RunLine(run.id, run.subscription_id, subs[run.subscription_id].channel_name if run.subscription_id in subs
+                    else "?", run.work_date, len(run.missing or []), _status(outcomes[run.id])) for run in runs]
+
+
+def _outcome(tally: dict) -> tuple[str, str | None]:
+    delivered = any(state == DELIVERED for (_kind, state) in tally)
+    if tally.get((CHANNEL, UNDELIVERABLE)) or (not delivered and any(s == UNDELIVERABLE for (_k, s) in tally)):
+        return FAILED, UNDELIVERABLE_REASON
+    if not delivered and any(state == DROPPED for (_kind, state) in tally):
+        return FAILED, "dropped"
+    return SENT, None
+
+
+def _status(outcome: tuple[str, str | None]) -> str:
+    state, reason = outcome
+    return f"{state} ({reason})" if reason else state
+
+
+def _update_streaks(session: Session, runs: list, subs: dict) -> None:
+    """Members a sent run listed as missing (and who have not filed since)
+    gain one; members who reported lose their streak; absences change nothing."""
+    if not runs:
+        return
+    rows = {(s.subscription_id, s.member_id): s for s in session.scalars(
+        select(MissingStreak).where(MissingStreak.subscription_id.in_({run.subscription_id for run in runs})))}
+    members = {m for run in runs for m in run.missing or []} | {member_id for _sub, member_id in rows}
+    dates = sorted({run.work_date for run in runs})
+    reported = _pairs(session, Report, members, dates)
+    absent = _pairs(session, Absence, members, dates)
+    for run in runs:
+        escalate = subs[run.subscription_id].escalate if run.subscription_id in subs else 0
+        missing = {m for m in run.missing or [] if (m, run.work_date) not in reported | absent}
+        for member_id in missing:
+            row = rows.get((run.subscription_id, member_id))
+            if row is None:
+                row = rows[(run.subscription_id, member_id)] = MissingStreak(
+                    subscription_id=run.subscription_id, member_id=member_id, streak=0, leaders_told=False)
+                session.add(row)
+            if row.last_run_id != run.id:
+                row.streak += 1
+                row.last_run_id = run.id
+                # planning told the leaders when this run reached the threshold
+                row.leaders_told = row.leaders_told or (escalate > 0 and row.streak >= escalate)
+        for (sub_id, member_id), row in rows.items():
+            if sub_id != run.subscription_id or member_id in missing:
+                continue
+            if (member_id, run.work_date) in absent and (member_id, run.work_date) not in reported:
+                continue
+            row.streak, row.leaders_told, row.last_run_id = 0, False, run.id
+
+
+def _pairs(session: Session, model, members: set[int], dates: list[date]) -> set:
+    if not members:
+        return set()
+    return {tuple(row) for row in session.execute(
+        select(model.member_id, model.work_date).where(model.member_id.in_(sorted(members)),
+                                                       model.work_date.in_(dates)))}
+
+
+def _count_failures(services, session: Session, tick: TickTime, runs: list, outcomes: dict, subs: dict) -> None:
+    """Three undeliverable runs in a row pause the subscription; leaders are told by DM."""
+    failed = {run.subscription_id for run in runs if outcomes[run.id] == (FAILED, UNDELIVERABLE_REASON)}
+    succeeded = {run.subscription_id for run in runs if outcomes[run.id][0] == SENT} - failed
+    if succeeded:
+        session.execute(update(Subscription).where(Subscription.id.in_(succeeded), Subscription.failure_streak != 0)
+                        .values(failure_streak=0).execution_options(synchronize_session=False))
+    if not failed:
+        return
+    streaks = dict(session.execute(
+        update(Subscription).where(Subscription.id.in_(failed))
+        .values(failure_streak=Subscription.failure_streak + 1)
+        .returning(Subscription.id, Subscription.failure_streak).execution_options(synchronize_session=False)).all())
+    pausing = {sub_id for sub_id, streak in streaks.items() if streak >= PAUSE_AFTER_FAILED_RUNS}
+    if not pausing:
+        return
+    session.execute(update(Subscription).where(Subscription.id.in_(pausing)).values(paused=True)
+                    .execution_options(synchronize_session=False))
+    rosters = snapshot.rosters(session, {subs[s].team_id for s in pausing if s in subs},
+                               getattr(services.source, "member_key", "username"))
+    rows = []
+    for run in runs:
+        sub = subs.get(run.subscription_id)
+        if sub is None or sub.id not in pausing:
+            continue
+        context = {"persona": sub.persona, "lang": sub.language, "sub": sub.id, "channel_name": sub.channel_name,
+                   "channel_id": sub.channel_id, "leaders": leaders_of(rosters.get(sub.team_id, [])),
+                   "date": run.work_date.isoformat()}
+        rows += notice_rows(f"paused:{run.id}", context, "leader.paused", tick.now, run_id=run.id,
+                            work_date=run.work_date, params={"channel": channel_ref(context),
+                                                             "count": streaks[sub.id]})
+    insert_messages(session, rows)

@@ -1,0 +1,171 @@
+"""The outbox in the database: leasing messages, recording what happened.
+
+Each state change is one short write transaction; nothing here talks to
+Mattermost. A lease says which process may send a message until when; a
+message whose sender died is leased again once that time has passed, and
+is then treated as "may have been sent" (the sender died mid-call).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.reminders.common import (DELIVERED, DROPPED, MESSAGE_LEASE, NOTICE, PENDING, RUN_KINDS, SENDING,
+                                  UNDELIVERABLE, TickTime)
+from bot.reminders.notices import channel_ref, notice_rows
+from bot.reminders.planner import insert_messages
+from db.models import OutboxMessage
+
+# unknown_since for a message taken over from a dead sender: long enough ago
+# that Mattermost's dedup is surely over, so the channel is searched first.
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+_COLUMNS = (OutboxMessage.id, OutboxMessage.key, OutboxMessage.run_id, OutboxMessage.kind,
+            OutboxMessage.channel_id, OutboxMessage.recipient_user_id, OutboxMessage.work_date,
+            OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.deadline, OutboxMessage.unknown_since,
+            OutboxMessage.pending_post_id)
+
+
+@dataclass
+class Outcome:
+    """What became of one send. ``state`` is an outbox state; PENDING means retry."""
+
+    state: str
+    post_id: str | None = None
+    channel_id: str | None = None
+    text: str | None = None
+    error: str | None = None
+    not_before: datetime | None = None
+    unknown_since: datetime | None = None
+    new_rows: list[dict] = field(default_factory=list)  # messages this step adds (membership)
+    notify: dict | None = None  # params of leader.delivery_failed
+
+
+def lease(session: Session, tick: TickTime, owner: str, limit: int) -> list[dict]:
+    now = tick.now
+    due = or_(and_(OutboxMessage.state == PENDING, OutboxMessage.not_before <= now),
+              and_(OutboxMessage.state == SENDING, OutboxMessage.lease_until <= now))
+    picked = (select(OutboxMessage.id)
+              .where(due, or_(OutboxMessage.deadline.is_(None), OutboxMessage.deadline >= now))
+              .order_by(OutboxMessage.not_before, OutboxMessage.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        picked = picked.with_for_update(skip_locked=True)  # replicas lease disjoint batches
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(picked.scalar_subquery()), due)
+        .values(state=SENDING, leased_by=owner, lease_until=tick.lease(MESSAGE_LEASE),
+                attempts=OutboxMessage.attempts + 1,
+                unknown_since=case((OutboxMessage.state == SENDING,
+                                    func.coalesce(OutboxMessage.unknown_since, _LONG_AGO)),
+                                   else_=OutboxMessage.unknown_since))
+        .returning(*_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+    rows = [dict(row._mapping) for row in session.execute(statement)]
+    return sorted(rows, key=lambda r: r["id"])
+
+
+_OUTBOX = OutboxMessage.__table__
+
+# Most results are plain deliveries: one executemany for all of them.
+_DELIVERED = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.leased_by == bindparam("b_owner"),
+           _OUTBOX.c.state == SENDING)
+    .values(state=DELIVERED, lease_until=None, last_error=None, unknown_since=None,
+            post_id=bindparam("b_post"), sent_at=bindparam("b_now"), payload=bindparam("b_payload", type_=JSON),
+            channel_id=func.coalesce(_OUTBOX.c.channel_id, bindparam("b_channel")))
+)
+
+
+def record_all(session: Session, results: list[tuple[dict, Outcome]], owner: str, now: datetime) -> int:
+    """Store outcomes whose lease this process still holds; how many it did not."""
+    plain = [(m, o) for m, o in results if o.state == DELIVERED and not o.new_rows]
+    if plain:
+        session.connection().execute(_DELIVERED, [{
+            "b_id": message["id"], "b_owner": owner, "b_post": outcome.post_id, "b_now": now,
+            "b_channel": outcome.channel_id,
+            # what the action endpoint shows again when it updates the DM
+            "b_payload": {**message["payload"], "message": outcome.text} if outcome.text is not None
+            else message["payload"]} for message, outcome in plain])
+    return sum(not record(session, m, owner, o, now) for m, o in results if not (o.state == DELIVERED
+                                                                                and not o.new_rows))
+
+
+def record(session: Session, message: dict, owner: str, outcome: Outcome, now: datetime) -> bool:
+    """Store the outcome if this process still holds the lease."""
+    # leased_by stays: it says which replica sent the message.
+    values: dict = {"state": outcome.state, "lease_until": None, "last_error": (outcome.error or "")[:300] or None}
+    if outcome.channel_id and not message["channel_id"]:
+        values["channel_id"] = outcome.channel_id  # a DM's channel, for a later search
+    if outcome.state == DELIVERED:
+        values.update(post_id=outcome.post_id, sent_at=now, unknown_since=None)
+        if outcome.text is not None:
+            values["payload"] = {**message["payload"], "message": outcome.text}
+    elif outcome.state == PENDING:
+        values.update(not_before=outcome.not_before or now, unknown_since=outcome.unknown_since)
+    held = session.connection().execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == message["id"], _OUTBOX.c.leased_by == owner, _OUTBOX.c.state == SENDING)
+        .values(**values)
+    ).rowcount == 1
+    if not held:
+        return False
+    insert_messages(session, outcome.new_rows)
+    if outcome.state == UNDELIVERABLE and outcome.notify is not None and message["kind"] != NOTICE:
+        payload = message["payload"]
+        insert_messages(session, notice_rows(
+            f"failed:{message['id']}", payload, "leader.delivery_failed", now, run_id=message["run_id"],
+            work_date=message["work_date"], params=outcome.notify, exclude=message["recipient_user_id"]))
+    return True
+
+
+def failed_target(message: dict) -> str:
+    from persona import name
+
+    if message["recipient_user_id"]:
+        member = message["payload"].get("member")
+        return name(member["n"]) if member else name(message["recipient_user_id"])
+    return channel_ref(message["payload"])
+
+
+def release(session: Session, ids: list[int], owner: str) -> None:
+    """Give back leases not used (the tick is stopping): nothing was sent."""
+    if ids:
+        session.execute(update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(ids), OutboxMessage.leased_by == owner,
+                               OutboxMessage.state == SENDING)
+                        .values(state=PENDING, leased_by=None, lease_until=None,
+                                attempts=OutboxMessage.attempts - 1)
+                        .execution_options(synchronize_session=False))
+
+
+def drop_expired(session: Session, now: datetime) -> int:
+    """Messages still undelivered when their window closed are dropped; each
+    run's leaders are told how many (SPEC §4)."""
+    expired = or_(OutboxMessage.state == PENDING,
+                  and_(OutboxMessage.state == SENDING, OutboxMessage.lease_until <= now))
+    dropped = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.deadline < now, expired)
+        .values(state=DROPPED, leased_by=None, lease_until=None)
+        .returning(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.work_date, OutboxMessage.payload)
+        .execution_options(synchronize_session=False)
+    ).all()
+    per_run: dict[int, list] = defaultdict(list)
+    for run_id, kind, work_date, payload in dropped:
+        if run_id is not None and kind in RUN_KINDS:
+            per_run[run_id].append((work_date, payload))
+    rows = []
+    for run_id, items in per_run.items():
+        work_date, payload = items[0]
+        rows += notice_rows(f"dropped:{run_id}", payload, "leader.dropped", now, run_id=run_id,
+                            work_date=work_date, params={"count": len(items)})
+    insert_messages(session, rows)
+    return len(dropped)
+

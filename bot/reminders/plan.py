@@ -1,0 +1,118 @@
+"""Planning one run: who is missing, and which outbox messages that makes.
+
+A pure function of the run, its roster, what was filed and the streaks; it
+writes nothing and sends nothing. Outbox keys make the result idempotent: a
+run planned twice adds no message, and a member on two rosters gets one DM
+per work date (``dm:{user}:{work date}``, whichever run plans it first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from bot.reminders.common import CHANNEL, DM, MEMBERSHIP, NOTICE, PENDING, SUMMARY, new_post_id, person
+from bot.reminders.snapshot import Person, Sub
+from bot.reminders.texts import persona_for, split_channel
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What is known about reports and absences for the work dates in play."""
+
+    reported: set  # (member id, work date)
+    absent: set  # (member id, work date)
+    outside_keys: dict  # work date -> member keys the outside source says reported
+
+    def has_reported(self, member: Person, work_date: date) -> bool:
+        return (member.member_id, work_date) in self.reported or (
+            member.key is not None and member.key in self.outside_keys.get(work_date, frozenset()))
+
+    def is_absent(self, member: Person, work_date: date) -> bool:
+        return (member.member_id, work_date) in self.absent
+
+
+@dataclass
+class RunPlan:
+    missing: list[Person]
+    expected: int  # roster members a report was due from (not absent)
+    rows: list[dict] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)  # member ids whose leaders are told now
+
+
+def who_is_missing(roster: list[Person], work_date: date, filed: Filed) -> tuple[list[Person], int]:
+    """(missing members, how many a report was expected from). A report wins over an absence."""
+    expected = [m for m in roster if filed.has_reported(m, work_date) or not filed.is_absent(m, work_date)]
+    missing = [m for m in expected if not filed.has_reported(m, work_date)]
+    return missing, len(expected)
+
+
+def leaders_of(roster: list[Person]) -> list[list[str]]:
+    return [[m.user_id, m.username] for m in roster if m.leader]
+
+
+def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Person], filed: Filed,
+             streaks: dict, now: datetime, deadline: datetime) -> RunPlan:
+    missing, expected = who_is_missing(roster, work_date, filed)
+    plan = RunPlan(missing=missing, expected=expected)
+    if expected == 0:
+        return plan  # an empty or all-absent roster: nothing to say
+    common = {"persona": sub.persona, "lang": sub.language, "sub": sub.id, "channel_id": sub.channel_id,
+              "channel_name": sub.channel_name, "leaders": leaders_of(roster), "date": work_date.isoformat(),
+              "x": sub.escalate, "expected": expected, "mention": sub.mention}
+
+    def add(key: str, kind: str, *, channel_id: str | None = None, recipient: str | None = None, **payload):
+        plan.rows.append(outbox_row(key, kind, run_id=run_id, work_date=work_date, channel_id=channel_id,
+                                    recipient=recipient, now=now, deadline=deadline,
+                                    payload={**common, "seed": f"run{run_id}:{key}", **payload}))
+
+    chased = []
+    for member in missing:
+        before, told = streaks.get((sub.id, member.member_id), (0, False))
+        entry = {**person(member.member_id, member.user_id, member.username, member.key), "s": before + 1}
+        chased.append(entry)
+        if sub.escalate > 0 and before + 1 >= sub.escalate and not told:
+            plan.escalated.append(member.member_id)
+
+    if sub.delivery in ("channel", "both"):
+        if not chased:
+            add(f"channel:{run_id}:0", CHANNEL, channel_id=sub.channel_id, members=[], part=0)
+        else:
+            persona = persona_for(services, sub.persona)
+            base = {**common, "seed": f"run{run_id}:channel"}
+            for part, group in enumerate(split_channel(persona, base, chased)):
+                add(f"channel:{run_id}:{part}", CHANNEL, channel_id=sub.channel_id, members=group, part=part)
+        if sub.delivery == "channel" and chased:
+            add(f"membership:{run_id}", MEMBERSHIP, channel_id=sub.channel_id, members=chased)
+    if sub.delivery in ("dm", "both"):
+        for entry in chased:
+            add(dm_key(entry["u"], work_date), DM, recipient=entry["u"], member=entry,
+                text_key=dm_text_key(entry, sub.escalate))
+    if sub.delivery == "dm":
+        for user_id, _username in common["leaders"]:
+            add(f"summary:{run_id}:{user_id}", SUMMARY, recipient=user_id, members=chased)
+    if plan.escalated:
+        escalated = [e for e in chased if e["m"] in plan.escalated]
+        for user_id, _username in common["leaders"]:
+            add(f"escalation:{run_id}:{user_id}", NOTICE, recipient=user_id, text_key="leader.escalation",
+                members=escalated)
+    return plan
+
+
+def dm_key(user_id: str, work_date: date) -> str:
+    return f"dm:{user_id}:{work_date.isoformat()}"
+
+
+def dm_text_key(entry: dict, escalate: int, *, outside: bool = False) -> str:
+    if escalate > 0 and entry.get("s", 0) >= escalate:
+        return "reminder.stern"
+    return "reminder.outside_channel" if outside else "reminder.dm"
+
+
+def outbox_row(key: str, kind: str, *, run_id: int | None, work_date: date | None, channel_id: str | None,
+               recipient: str | None, now: datetime, deadline: datetime, payload: dict) -> dict:
+    return {
+        "key": key, "run_id": run_id, "kind": kind, "channel_id": channel_id, "recipient_user_id": recipient,
+        "work_date": work_date, "payload": payload, "state": PENDING, "attempts": 0, "not_before": now,
+        "deadline": deadline, "pending_post_id": new_post_id(), "created_at": now,
+    }

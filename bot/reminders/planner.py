@@ -1,0 +1,156 @@
+"""Claimed runs become outbox messages, in one short write transaction.
+
+The outside report source is asked first, outside any transaction: it may be
+slow or down. A run whose source cannot answer stays claimed and is tried
+again next tick, until its catch-up window closes; then it fails and the
+leaders are told the check could not be made (SPEC §7).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.reminders import snapshot
+from bot.reminders.claim import Claim
+from bot.reminders.bulk import insert_ignoring_conflicts, update_by_id
+from bot.reminders.common import CLAIMED, FAILED, PLANNED, SOURCE_RETRY, TickTime
+from bot.reminders.notices import notice_rows
+from bot.reminders.plan import Filed, leaders_of, plan_run, who_is_missing
+from bot.sources import SourceUnavailable
+from db.models import OutboxMessage, ReminderRun
+
+log = logging.getLogger("nippo.reminders")
+
+WAITING = "source unreachable"
+
+
+@dataclass
+class RunLine:
+    """One line of ``nippo remind`` output."""
+
+    run_id: int | None
+    subscription_id: int
+    channel_name: str
+    work_date: date
+    missing: int | None
+    status: str
+
+    def __str__(self) -> str:
+        missing = "-" if self.missing is None else str(self.missing)
+        return (f"subscription {self.subscription_id} ~{self.channel_name} work date {self.work_date.isoformat()}"
+                f" missing {missing}: {self.status}")
+
+
+def outside_keys(source, work_dates: set[date]) -> tuple[dict, set]:
+    """(work date -> keys that reported, work dates the source could not answer for)."""
+    keys, unavailable = {}, set()
+    if source is None:
+        return keys, unavailable
+    for work_date in sorted(work_dates):
+        try:
+            keys[work_date] = frozenset(k.lower() for k in source.reported_keys(work_date))
+        except SourceUnavailable as error:
+            log.warning("report source unavailable for %s: %s", work_date, error)
+            unavailable.add(work_date)
+    return keys, unavailable
+
+
+def plan_claims(services, tick: TickTime, owner: str, claims: list[Claim]) -> list[RunLine]:
+    if not claims:
+        return []
+    keys, unavailable = outside_keys(services.source, {c.work_date for c in claims if c.deadline >= tick.now})
+    with services.database.write() as session:
+        return _plan(services, session, tick, owner, claims, keys, unavailable)
+
+
+def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[Claim], keys: dict,
+          unavailable: set) -> list[RunLine]:
+    now = tick.now
+    owned_query = select(ReminderRun.id).where(ReminderRun.id.in_([c.run_id for c in claims]),
+                                               ReminderRun.claimed_by == owner, ReminderRun.state == CLAIMED)
+    if session.get_bind().dialect.name == "postgresql":
+        owned_query = owned_query.with_for_update()
+    owned = set(session.scalars(owned_query))
+    claims = [c for c in claims if c.run_id in owned]
+    team_ids = {c.sub.team_id for c in claims}
+    rosters = snapshot.rosters(session, team_ids, getattr(services.source, "member_key", "username"))
+    reported, absent = snapshot.filed(session, team_ids, {c.work_date for c in claims})
+    filed = Filed(reported, absent, keys)
+    streaks = snapshot.streaks(session, {c.sub.id for c in claims})
+
+    rows, updates, lines = [], [], []
+    for c in claims:
+        roster = rosters.get(c.sub.team_id, [])
+        line = RunLine(c.run_id, c.sub.id, c.sub.channel_name, c.work_date, None, "")
+        lines.append(line)
+        if now > c.deadline:
+            waited = c.work_date in unavailable or c.reason == WAITING
+            reason = WAITING if waited else "not planned in time"
+            updates.append({"id": c.run_id, "state": FAILED, "reason": reason, "lease_until": None,
+                            "finished_at": now})
+            line.status = f"failed ({reason})"
+            if waited:
+                context = {"persona": c.sub.persona, "lang": c.sub.language, "sub": c.sub.id,
+                           "channel_name": c.sub.channel_name, "leaders": leaders_of(roster),
+                           "date": c.work_date.isoformat()}
+                rows += notice_rows(f"source:{c.run_id}", context, "leader.source_unreachable", now,
+                                    run_id=c.run_id, work_date=c.work_date)
+        elif c.work_date in unavailable:
+            updates.append({"id": c.run_id, "state": CLAIMED, "reason": WAITING, "lease_until": now + SOURCE_RETRY,
+                            "finished_at": None})
+            line.status = "waiting (source unreachable)"
+        else:
+            plan = plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, streaks, now, c.deadline)
+            rows += plan.rows
+            updates.append({"id": c.run_id, "state": PLANNED, "reason": None, "lease_until": None,
+                            "missing": [m.member_id for m in plan.missing], "finished_at": None})
+            line.missing = len(plan.missing)
+            line.status = "planned"
+    insert_messages(session, rows)
+    # One statement per shape of row, not per run.
+    for shape in {tuple(u) for u in updates}:
+        update_by_id(session, ReminderRun, [u for u in updates if tuple(u) == shape])
+    return lines
+
+
+def insert_messages(session: Session, rows: list[dict]) -> None:
+    """Add outbox rows; a key that exists already (a replan, a second roster) is left alone.
+    Sorted by key so two replicas adding the same DM keys lock them in the same
+    order and cannot deadlock on PostgreSQL."""
+    insert_ignoring_conflicts(session, OutboxMessage, sorted(rows, key=lambda row: row["key"]))
+
+
+def release_claims(services, claims: list[Claim], owner: str, now) -> None:
+    """Planning failed (a database error): let the next tick, anywhere, try again at once."""
+    with services.database.write() as session:
+        session.execute(update(ReminderRun)
+                        .where(ReminderRun.id.in_([c.run_id for c in claims]), ReminderRun.claimed_by == owner,
+                               ReminderRun.state == CLAIMED)
+                        .values(lease_until=now).execution_options(synchronize_session=False))
+
+
+def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
+    """What a tick would do, computed read-only (``nippo remind --dry-run``)."""
+    lines = []
+    live = [d for d in dues if not d.run.late]
+    keys, unavailable = outside_keys(services.source, {d.run.work_date for d in live})
+    team_ids = {d.sub.team_id for d in live}
+    rosters = snapshot.rosters(session, team_ids, getattr(services.source, "member_key", "username"))
+    reported, absent = snapshot.filed(session, team_ids, {d.run.work_date for d in live})
+    filed = Filed(reported, absent, keys)
+    for due in dues:
+        line = RunLine(None, due.sub.id, due.sub.channel_name, due.run.work_date, None, "dry-run")
+        if due.run.late:
+            line.status = "dry-run: would be skipped (late)"
+        elif due.run.work_date in unavailable:
+            line.status = "dry-run: would wait (source unreachable)"
+        else:
+            missing, _expected = who_is_missing(rosters.get(due.sub.team_id, []), due.run.work_date, filed)
+            line.missing = len(missing)
+        lines.append(line)
+    return lines

@@ -1,0 +1,216 @@
+"""Sending one leased outbox message, outside any transaction.
+
+Nothing is sent twice: every post carries the message's ``pending_post_id``
+(Mattermost returns the first post for a repeat within 30 seconds) and
+``props.nippo_outbox_id``. When an answer was lost and those 30 seconds have
+passed on Mattermost's clock, the channel is searched for the outbox id
+before sending again.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from bot.mattermost import MattermostError
+from bot.reminders import recheck
+from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DM, MEMBERSHIP, NOTICE, PENDING, SNOOZE, SUMMARY,
+                                  UNDELIVERABLE, DeliveryOptions, TickTime)
+from bot.reminders.limiter import Breaker
+from bot.reminders.outbox import Outcome, failed_target
+from bot.reminders.plan import dm_key, dm_text_key, outbox_row
+from bot.reminders.texts import (channel_text, dm_attachments, dm_text, failure_reason, notice_text, persona_for,
+                                 post_props, praise_text, summary_text)
+
+_RATE_LIMITED_TRIES = 50  # 429s waited out inline for one call before giving up for this tick
+_MIN_DEFER = timedelta(seconds=1)  # past the tick's now, so this pass does not lease it again
+_SEARCH_PAGE = 200
+
+
+@dataclass
+class _Attempt:
+    channel_id: str | None
+    unknown_since: datetime | None  # real clock: when a send's answer was first lost
+
+
+class Sender:
+    def __init__(self, services, tick: TickTime, options: DeliveryOptions, sources: recheck.SourceCache,
+                 breaker: Breaker) -> None:
+        self._services = services
+        self._client = services.mattermost
+        self._tick = tick
+        self._options = options
+        self._sources = sources
+        self._breaker = breaker
+        self._lock = threading.Lock()
+        self._channel_locks: dict[str, threading.Lock] = {}
+        self._members: dict[str, frozenset[str]] = {}
+
+    def send(self, message: dict, check: recheck.Recheck) -> Outcome:
+        attempt = _Attempt(message["channel_id"], message["unknown_since"])
+        try:
+            if message["kind"] == MEMBERSHIP:
+                return self._membership(message, check)
+            return self._send(message, check, attempt)
+        except MattermostError as error:
+            return self._failure(message, error, attempt)
+
+    # --- one post ----------------------------------------------------------
+
+    def _send(self, message: dict, check: recheck.Recheck, attempt: _Attempt) -> Outcome:
+        rendered = self._render(message, check)
+        if isinstance(rendered, Outcome):
+            return rendered
+        text, persona, buttons = rendered
+        if attempt.channel_id is None:
+            attempt.channel_id = self._call(lambda: self._client.direct_channel_id(message["recipient_user_id"]))
+        channel_id = attempt.channel_id
+        if attempt.unknown_since is not None and self._real() - attempt.unknown_since.timestamp() >= \
+                self._options.dedup_window:
+            found = self._find(channel_id, message, attempt.unknown_since)
+            if found is not None:
+                return Outcome(DELIVERED, post_id=found["id"], channel_id=channel_id, text=found.get("message"))
+            attempt.unknown_since = None  # it never landed: a fresh send is safe
+        attachments = None
+        if buttons:
+            payload = message["payload"]
+            attachments = dm_attachments(self._services, persona, payload["lang"], message["recipient_user_id"],
+                                         message["work_date"], self._tick.now, seed=payload["seed"])
+        props = post_props(persona, message["id"], attachments)
+        retried = False
+        while True:
+            try:
+                post = self._call(lambda: self._client.create_post(
+                    channel_id, text, props=props, pending_post_id=message["pending_post_id"]))
+                self._breaker.succeeded()
+                return Outcome(DELIVERED, post_id=post["id"], channel_id=channel_id, text=text)
+            except MattermostError as error:
+                if error.landed is not None:
+                    raise
+                first = attempt.unknown_since or datetime.fromtimestamp(self._real(), timezone.utc)
+                attempt.unknown_since = first
+                if not retried and self._real() - first.timestamp() < self._options.dedup_window:
+                    retried = True  # the same pending_post_id: Mattermost answers with the first post
+                    continue
+                raise
+
+    def _render(self, message: dict, check: recheck.Recheck):
+        """(text, persona, with buttons) for what is still true now, or the
+        outcome of a message nobody needs any more."""
+        payload, kind, work_date = message["payload"], message["kind"], message["work_date"]
+        persona = persona_for(self._services, payload["persona"])
+        if kind == NOTICE:
+            if "members" not in payload:
+                return notice_text(persona, payload), persona, False
+            remaining = check.still_missing(payload["members"], work_date)  # an escalation
+            if not remaining:
+                return Outcome(CANCELLED, error="everyone it named has filed")
+            return notice_text(persona, payload, remaining), persona, False
+        if kind in (DM, SNOOZE):
+            if check.is_done(payload["member"], work_date):
+                return Outcome(CANCELLED, error="filed before it was sent")
+            return dm_text(persona, payload), persona, True
+        members = payload.get("members") or []
+        remaining = check.still_missing(members, work_date)
+        if kind == SUMMARY:
+            text = summary_text(persona, payload, remaining) if remaining else praise_text(persona, payload)
+            return text, persona, False
+        if kind == CHANNEL:
+            if remaining:
+                return channel_text(persona, payload, remaining), persona, False
+            if members and (payload.get("part") or recheck.run_still_missing(
+                    self._services.database, self._sources, message["run_id"], work_date,
+                    getattr(self._services.source, "member_key", "username"))):
+                return Outcome(CANCELLED, error="everyone it named has filed")
+            return praise_text(persona, payload), persona, False
+        raise ValueError(f"unknown outbox kind {kind!r}")
+
+    # --- roster members outside the channel ---------------------------------
+
+    def _membership(self, message: dict, check: recheck.Recheck) -> Outcome:
+        payload, work_date = message["payload"], message["work_date"]
+        remaining = check.still_missing(payload.get("members") or [], work_date)
+        if not remaining:
+            return Outcome(DELIVERED)
+        inside = self._channel_members(message["channel_id"])
+        if not inside:
+            # Nobody, not even the bot: a client that cannot tell (console
+            # mode). DMing the whole roster would be worse than no DM.
+            return Outcome(DELIVERED)
+        base = {k: v for k, v in payload.items() if k != "members"}
+        rows = []
+        for member in remaining:
+            if member["u"] in inside:
+                continue
+            key = dm_key(member["u"], work_date)
+            rows.append(outbox_row(
+                key, DM, run_id=message["run_id"], work_date=work_date, channel_id=None, recipient=member["u"],
+                now=self._tick.now, deadline=message["deadline"],
+                payload={**base, "seed": f"run{message['run_id']}:{key}", "member": member,
+                         "text_key": dm_text_key(member, payload.get("x", 0), outside=True)}))
+        return Outcome(DELIVERED, new_rows=rows)
+
+    def _channel_members(self, channel_id: str) -> frozenset[str]:
+        with self._lock:
+            lock = self._channel_locks.setdefault(channel_id, threading.Lock())
+        with lock:  # one fetch per channel and pass, however many runs share it
+            if channel_id not in self._members:
+                self._members[channel_id] = frozenset(self._call(lambda: self._client.channel_member_ids(channel_id)))
+            return self._members[channel_id]
+
+    # --- Mattermost calls ---------------------------------------------------
+
+    def _call(self, request):
+        """One call through the shared gate; a short 429 closes the gate for
+        every worker and the call is made again once it opens."""
+        error = None
+        for _ in range(_RATE_LIMITED_TRIES):
+            self._options.gate.wait()
+            try:
+                answer = request()
+                self._options.gate.passed()
+                return answer
+            except MattermostError as caught:
+                error = caught
+                wait = caught.retry_after if caught.retry_after is not None else 1.0
+                if caught.status != 429 or wait > self._options.inline_wait_max:
+                    raise
+                self._options.gate.pause(wait)
+        raise error
+
+    def _find(self, channel_id: str, message: dict, since: datetime) -> dict | None:
+        """The post of this outbox message, if an earlier try made it after all."""
+        since_s = since.timestamp()
+        if self._real() - since_s > 2 * 86400:  # taken over from a dead sender: when is unknown
+            posts = self._call(lambda: self._client.recent_posts(channel_id, per_page=_SEARCH_PAGE))
+        else:
+            posts = self._call(lambda: self._client.recent_posts(channel_id, since_ms=int((since_s - 120) * 1000)))
+        wanted = str(message["id"])
+        return next((p for p in posts if str((p.get("props") or {}).get("nippo_outbox_id")) == wanted), None)
+
+    def _failure(self, message: dict, error: MattermostError, attempt: _Attempt) -> Outcome:
+        if error.transient:
+            self._breaker.failed()
+            return Outcome(PENDING, error=str(error), not_before=self._retry_at(message, error),
+                           unknown_since=attempt.unknown_since, channel_id=attempt.channel_id)
+        notify = None
+        if message["kind"] != MEMBERSHIP:  # the channel post's own failure tells the leaders
+            notify = {"target": failed_target(message), "reason": failure_reason(error),
+                      "date": message["payload"].get("date", "")}
+        return Outcome(UNDELIVERABLE, error=str(error), notify=notify, channel_id=attempt.channel_id)
+
+    def _retry_at(self, message: dict, error: MattermostError) -> datetime:
+        """Retry-After when Mattermost gave one, else exponential backoff with jitter."""
+        if error.retry_after is not None:
+            delay = timedelta(seconds=error.retry_after)
+        elif error.landed is None:
+            delay = _MIN_DEFER  # the answer was lost: the next tick searches, then resends
+        else:
+            options = self._options
+            step = options.retry_base * (2 ** max(0, message["attempts"] - 1))
+            delay = min(options.retry_cap, step) * (0.5 + options.random.random())
+        return self._tick.now + max(delay, _MIN_DEFER)
+
+    def _real(self) -> float:
+        return self._options.real_clock()

@@ -1,0 +1,159 @@
+"""What a reminder says: outbox payloads turned into post text and props.
+
+Rendering happens twice: at planning, to split a long channel post, and just
+before sending, with whoever is still missing then. The persona variant is a
+function of the message's seed, so a retry says exactly what the first try
+said.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.buttons import reminder_attachment
+from bot.reminders.common import POST_LIMIT
+from persona import inert, join, mention, name
+
+# What the command shows as TEXT, so members see a complete command to copy.
+_WHAT_YOU_DID = {"en": "what you did", "ja": "やったこと"}
+# Room left in a post for a persona's words around the names.
+_SPLIT_MARGIN = 400
+
+
+def persona_for(services, persona_name: str):
+    return services.personas.get(persona_name, fallback=services.settings.persona)
+
+
+def command_for(work_date: date, lang: str) -> str:
+    what = _WHAT_YOU_DID.get((lang or "en")[:2], _WHAT_YOU_DID["en"])
+    return f"/report {work_date.isoformat()} {what}"
+
+
+def _is_stern(member: dict, escalate: int) -> bool:
+    return escalate > 0 and member.get("s", 0) >= escalate
+
+
+def channel_text(persona, payload: dict, members: list[dict]) -> str:
+    """The channel reminder for ``members``: the usual text for most, the
+    stern one for those on a streak; names without pings under `mention off`."""
+    lang, seed, work_date = payload["lang"], payload["seed"], date.fromisoformat(payload["date"])
+    escalate, pings = payload.get("x", 0), payload.get("mention", True)
+    common = {"date": work_date.isoformat(), "command": command_for(work_date, lang)}
+    usual = [m for m in members if not _is_stern(m, escalate)]
+    stern = [m for m in members if _is_stern(m, escalate)]
+    sections = []
+    if usual:
+        key = "reminder.channel" if pings else "reminder.channel_names"
+        sections.append(persona.say(key, lang, seed=seed, count=len(usual), **common, **_people(usual, pings, lang)))
+    if stern:
+        key = "reminder.stern_channel" if pings else "reminder.stern_channel_names"
+        streak = min(m["s"] for m in stern)
+        sections.append(persona.say(key, lang, seed=seed + ":stern", count=len(stern), streak=streak,
+                                    **common, **_people(stern, pings, lang)))
+    return "\n\n".join(sections)
+
+
+def _people(members: list[dict], pings: bool, lang: str) -> dict:
+    if pings:
+        return {"mentions": " ".join(mention(m["n"]) for m in members)}
+    return {"names": join([name(m["n"]) for m in members], lang)}
+
+
+def split_channel(persona, payload: dict, members: list[dict]) -> list[list[dict]]:
+    """``members`` in groups whose channel post stays within Mattermost's limit."""
+    if not members or len(channel_text(persona, payload, members)) <= POST_LIMIT:
+        return [members]
+    overhead = len(channel_text(persona, payload, members[:1])) - _cost(members[0])
+    budget = max(POST_LIMIT - overhead - _SPLIT_MARGIN, 100)
+    groups: list[list[dict]] = [[]]
+    used = 0
+    for member in members:
+        cost = _cost(member)
+        if groups[-1] and used + cost > budget:
+            groups.append([])
+            used = 0
+        groups[-1].append(member)
+        used += cost
+    # The estimate holds for every persona we ship; halve any group it did not.
+    checked: list[list[dict]] = []
+    while groups:
+        group = groups.pop(0)
+        if len(group) > 1 and len(channel_text(persona, payload, group)) > POST_LIMIT:
+            half = len(group) // 2
+            groups[:0] = [group[:half], group[half:]]
+        else:
+            checked.append(group)
+    return checked
+
+
+def _cost(member: dict) -> int:
+    return len(name(member["n"])) + 2  # a name with its separator; a mention is shorter
+
+
+def praise_text(persona, payload: dict) -> str:
+    return persona.say("praise", payload["lang"], seed=payload["seed"], date=payload["date"],
+                       count=payload.get("expected", 0))
+
+
+def dm_text(persona, payload: dict) -> str:
+    member, lang = payload["member"], payload["lang"]
+    work_date = date.fromisoformat(payload["date"])
+    return persona.say(payload["text_key"], lang, seed=payload["seed"], name=name(member["n"]),
+                       date=work_date.isoformat(), command=command_for(work_date, lang),
+                       streak=member.get("s", 0), channel=f"~{payload.get('channel_name') or ''}")
+
+
+def summary_text(persona, payload: dict, members: list[dict]) -> str:
+    """The leaders' one line: how many are missing and who, cut at a whole
+    name with the rest counted if the team is huge."""
+    lang, seed = payload["lang"], payload["seed"]
+    names = [name(m["n"]) for m in members]
+    text = persona.say("leader.summary", lang, seed=seed, count=len(members), names=join(names, lang),
+                       date=payload["date"])
+    if len(text) <= POST_LIMIT:
+        return text
+    shown: list[str] = []
+    budget = POST_LIMIT - (len(text) - len(join(names, lang))) - _SPLIT_MARGIN
+    for item in names:
+        if sum(len(n) + 2 for n in shown) + len(item) + 2 > budget:
+            break
+        shown.append(item)
+    listing = join(shown, lang) + f" (+{len(names) - len(shown)})"
+    return persona.say("leader.summary", lang, seed=seed, count=len(members), names=listing, date=payload["date"])
+
+
+def notice_text(persona, payload: dict, members: list[dict] | None = None) -> str:
+    """A notice to leaders; for an escalation, one line per member still missing."""
+    lang, seed, params = payload["lang"], payload["seed"], dict(payload.get("params") or {})
+    if payload["text_key"] == "leader.escalation":
+        return "\n".join(
+            persona.say("leader.escalation", lang, seed=seed, name=name(m["n"]), streak=m["s"], date=payload["date"])
+            for m in members or [])
+    params.setdefault("date", payload.get("date", ""))
+    return persona.say(payload["text_key"], lang, seed=seed, **params)
+
+
+def failure_reason(error) -> str:
+    """A short, inert reason for leaders: Mattermost's own message (in the
+    bot's locale), else its error id."""
+    reason = getattr(error, "message", None) or getattr(error, "error_id", None) or str(error)
+    return inert(reason.strip().rstrip(".")[:160])
+
+
+def dm_attachments(services, persona, lang: str, user_id: str, work_date: date, now: datetime, *,
+                   seed: str = "") -> list[dict]:
+    """The buttons of a DM reminder (write / off / snooze), expiring 7 days
+    after ``now``, the tick's time; the action endpoint rebuilds them with this."""
+    return [reminder_attachment(services, persona, lang, user_id, work_date, now, seed=seed)]
+
+
+def post_props(persona, outbox_id: int, attachments: list[dict] | None = None) -> dict:
+    """Props every nippo post carries: the persona's face and the outbox id
+    that lets a lost answer be found again."""
+    props: dict = {"from_webhook": "true", "override_username": persona.display_name,
+                   "nippo_outbox_id": str(outbox_id)}
+    if persona.icon_url:
+        props["override_icon_url"] = persona.icon_url
+    if attachments:
+        props["attachments"] = attachments
+    return props

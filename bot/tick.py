@@ -1,0 +1,75 @@
+"""One scheduler tick: the function the scheduler thread and ``nippo remind`` share.
+
+A tick plans the runs that are due (claim, then plan, each its own short
+transaction), delivers whatever the outbox owes at the tick's time (new
+reminders, retries, snoozes coming due), then closes the runs that are done.
+The tick's ``now`` drives all of it; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot.reminders.claim import claim, due_runs, take_over
+from bot.reminders.common import FAILED, TickTime, delivery_options, process_id
+from bot.reminders.delivery import deliver
+from bot.reminders.finish import finish_runs
+from bot.reminders.planner import RunLine, plan_claims, preview, release_claims
+
+log = logging.getLogger("nippo.tick")
+
+
+def plan_tick(services, tick: TickTime, owner: str | None = None) -> list[RunLine]:
+    """Claim and plan the runs due at the tick's time; sends nothing."""
+    owner = owner or process_id()
+    catchup = timedelta(minutes=services.settings.catchup_minutes)
+    with services.database.read() as session:
+        dues, subs = due_runs(session, tick.now, catchup)
+    with services.database.write() as session:
+        claims, skipped = claim(session, dues, tick, owner)
+        claims += take_over(session, tick, owner, subs)
+    lines = [RunLine(None, d.sub.id, d.sub.channel_name, d.run.work_date, None, "skipped (late)") for d in skipped]
+    try:
+        return lines + plan_claims(services, tick, owner, claims)
+    except Exception:
+        release_claims(services, claims, owner, tick.now)
+        raise
+
+
+def run_tick(services, now: datetime, *, dry_run: bool = False, should_stop=lambda: False) -> list[str]:
+    """One tick as if the clock read ``now``; one line per run it touched."""
+    tick = TickTime(now, delivery_options(services).monotonic)
+    if dry_run:
+        catchup = timedelta(minutes=services.settings.catchup_minutes)
+        with services.database.read() as session:
+            dues, _subs = due_runs(session, now, catchup)
+            return [str(line) for line in preview(services, session, tick, dues)]
+    owner = process_id()
+    lines = plan_tick(services, tick, owner)
+    finished: list[RunLine] = []
+    if not should_stop():
+        deliver(services, tick, owner, should_stop=should_stop)
+        finished = finish_runs(services, tick)
+        if any(line.status.startswith(FAILED) for line in finished) and not should_stop():
+            deliver(services, tick, owner, should_stop=should_stop)  # tell the leaders now, not next tick
+    by_run = {line.run_id: line for line in finished}
+    for line in lines:
+        done = by_run.pop(line.run_id, None)
+        if done is not None:
+            line.status = done.status
+        elif line.status == "planned" and not should_stop():
+            line.status = "sending (some messages wait for a retry)"
+    lines += by_run.values()
+    for line in lines:
+        log.info("%s", line)
+    return [str(line) for line in lines]
+
+
+def make_tick(services):
+    """The callable the scheduler thread runs every minute."""
+
+    def tick(now: datetime, should_stop=lambda: False) -> list[str]:
+        return run_tick(services, now, should_stop=should_stop)
+
+    return tick

@@ -1,0 +1,118 @@
+"""``POST /api/v1/reports``: other systems push reports (SPEC §5, §7).
+
+All or nothing: every item is checked first, and one bad item means a 400
+listing every bad item and nothing stored.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import date
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from sqlalchemy import func, select
+
+from commands.grammar import REPORT_TEXT_LIMIT
+from db import queries
+from db.models import Member
+
+log = logging.getLogger("nippo.api")
+
+blueprint = Blueprint("api", __name__)
+
+MAX_ITEMS = 1000
+KEYS = ("user", "email", "external_id")
+COLUMNS = {"user": Member.username, "email": Member.email, "external_id": Member.external_id}
+
+
+def _authorized(expected: str) -> bool:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+@blueprint.post("/api/v1/reports")
+def push_reports():
+    services = current_app.extensions["nippo"]
+    expected = services.settings.api_token
+    if not expected:
+        abort(404)
+    if not _authorized(expected):
+        return jsonify(error="unauthorized"), 401
+    if not request.is_json:
+        return jsonify(error="expected a JSON body"), 400
+    body = request.get_json(silent=True)
+    if body is None:
+        return jsonify(error="the body is not valid JSON"), 400
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        return jsonify(error="no reports given"), 400
+    if len(items) > MAX_ITEMS:
+        return jsonify(error=f"at most {MAX_ITEMS} reports at once, got {len(items)}"), 400
+    checked, errors = _check(items)
+    now = services.clock()
+    with services.database.write() as session:
+        members = _members(session, checked)
+        for index, item in enumerate(checked):
+            if item is not None and members.get((item["key"], item["value"].lower())) is None:
+                errors.append({"index": index, "error": f"unknown {item['key']} {item['value']!r}"})
+        if errors:
+            session.rollback()
+            return jsonify(error="nothing was stored", items=sorted(errors, key=lambda e: e["index"])), 400
+        for item in checked:
+            member_id = members[(item["key"], item["value"].lower())]
+            queries.save_report(session, member_id, item["date"], item["text"], "api", now)
+    return jsonify(stored=len(checked)), 200
+
+
+def _check(items: list) -> tuple[list, list]:
+    checked, errors = [], []
+    for index, item in enumerate(items):
+        problem, value = _check_one(item)
+        if problem:
+            errors.append({"index": index, "error": problem})
+            checked.append(None)
+        else:
+            checked.append(value)
+    return checked, errors
+
+
+def _check_one(item) -> tuple[str | None, dict | None]:
+    if not isinstance(item, dict):
+        return "each report is a JSON object", None
+    named = [k for k in KEYS if k in item]
+    if len(named) != 1:
+        return "name exactly one of user, email, external_id", None
+    key = named[0]
+    value = item[key]
+    if not isinstance(value, str) or not value.strip() or len(value) > 320:
+        return f"{key} must be a non-empty string", None
+    unknown = set(item) - set(KEYS) - {"date", "text"}
+    if unknown:
+        return f"unknown field {sorted(unknown)[0]!r}", None
+    raw_date = item.get("date")
+    try:
+        if not isinstance(raw_date, str) or len(raw_date) != 10:
+            raise ValueError
+        work_date = date.fromisoformat(raw_date)
+    except ValueError:
+        return "date must be YYYY-MM-DD", None
+    text = item.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return "text must be a non-empty string", None
+    if len(text) > REPORT_TEXT_LIMIT:
+        return f"text is longer than {REPORT_TEXT_LIMIT} characters", None
+    return None, {"key": key, "value": value.strip().lstrip("@") if key == "user" else value.strip(),
+                  "date": work_date, "text": text}
+
+
+def _members(session, checked: list) -> dict[tuple[str, str], int]:
+    """Member ids by (key, lower-cased value), in one query per key kind."""
+    found: dict[tuple[str, str], int] = {}
+    for key, column in COLUMNS.items():
+        wanted = {item["value"].lower() for item in checked if item is not None and item["key"] == key}
+        if not wanted:
+            continue
+        for member_id, value in session.execute(select(Member.id, column).where(func.lower(column).in_(wanted))):
+            found[(key, value.lower())] = member_id
+    return found

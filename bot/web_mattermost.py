@@ -1,0 +1,124 @@
+"""Mattermost's calls into nippo: slash commands (and, in bot.web_interactive,
+buttons and dialogs). A thin adapter: authenticate, turn the request into
+plain values, let ``commands`` decide, turn the reply into JSON."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from commands.dispatch import handle_command
+from commands.request import CommandRequest
+
+log = logging.getLogger("nippo.web")
+
+blueprint = Blueprint("mattermost", __name__)
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _services():
+    return current_app.extensions["nippo"]
+
+
+def command_token() -> str:
+    token = request.form.get("token") or ""
+    if not token:
+        header = request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "token":
+            token = value.strip()
+    return token
+
+
+def token_is_valid(token: str, allowed: tuple[str, ...]) -> bool:
+    """Constant-time comparison against every configured token."""
+    valid = False
+    for candidate in allowed:
+        valid |= hmac.compare_digest(token.encode(), candidate.encode())
+    return valid
+
+
+@blueprint.post("/mattermost/command")
+def command():
+    services = _services()
+    if request.mimetype not in FORM_TYPES:
+        abort(400, description="a slash command is form-encoded")
+    settings = services.settings
+    if not settings.console_mode and not token_is_valid(command_token(), settings.command_tokens):
+        log.warning("slash command refused: bad token")
+        return jsonify(error="unauthorized"), 401
+    parsed = CommandRequest.from_form(request.form)
+    if parsed is None:
+        abort(400, description="command, user_id and channel_id are required")
+    reply = handle_command(services, parsed, services.clock())
+    if reply.later is not None:
+        services.run_later(reply.later)
+    return jsonify(reply.to_json())
+
+
+@blueprint.app_errorhandler(400)
+@blueprint.app_errorhandler(404)
+@blueprint.app_errorhandler(405)
+@blueprint.app_errorhandler(413)
+@blueprint.app_errorhandler(415)
+def client_error(error):
+    return jsonify(error=getattr(error, "description", "bad request")), error.code
+
+
+@blueprint.app_errorhandler(500)
+def server_error(error):
+    # Handlers answer their own failures; this is the last line, and it says nothing inside.
+    log.error("unhandled error answering %s %s", request.method, request.path)
+    return jsonify(error="internal error"), 500
+
+
+def _json_payload():
+    if not request.is_json:
+        abort(400, description="expected a JSON body")
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        abort(400, description="expected a JSON object")
+    return payload
+
+
+def _answer(answer):
+    if answer.status == 200 and not answer.body:
+        # An empty 200 closes a dialog and leaves a post as it was.
+        return "", 200
+    return jsonify(answer.body), answer.status
+
+
+@blueprint.post("/mattermost/actions")
+def actions():
+    from commands.interactive import handle_action
+
+    services = _services()
+    payload = _json_payload()
+    try:
+        return _answer(handle_action(services, payload, services.clock()))
+    except Exception:
+        log.exception("button click failed")
+        return jsonify(ephemeral_text=_apology(services)), 200
+
+
+@blueprint.post("/mattermost/dialogs")
+def dialogs():
+    from commands.interactive import handle_dialog
+
+    services = _services()
+    payload = _json_payload()
+    try:
+        return _answer(handle_dialog(services, payload, services.clock()))
+    except Exception:
+        log.exception("dialog submission failed")
+        return jsonify(error=_apology(services)), 200
+
+
+def _apology(services) -> str:
+    import secrets
+
+    persona = services.personas.get(services.settings.persona)
+    return persona.say("error.internal", services.settings.language, request_id=secrets.token_hex(4))

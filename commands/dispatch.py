@@ -1,0 +1,139 @@
+"""From a slash-command request to a reply: choose the voice, parse, route.
+
+Expected refusals (grammar errors, ``CommandError``) become the persona's
+message followed by the command's usage line. Anything unexpected is logged
+with a request id and the user gets a short apology, never exception text.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.mattermost import MattermostError
+from commands import grammar
+from commands.context import Ctx
+from commands.reply import CommandError, Reply
+from commands.request import CommandRequest
+from db.models import Member, Subscription, Team
+from persona import inert
+
+log = logging.getLogger("nippo.commands")
+
+USAGE_KEYS = {
+    "/report": "usage.report",
+    "/report-status": "usage.report_status",
+    "/subscribe": "usage.subscribe",
+    "/unsubscribe": "usage.unsubscribe",
+    "/team": "usage.team",
+}
+HELP_KEYS = {
+    "report": "help.report",
+    "report-status": "help.report_status",
+    "subscribe": "help.subscribe",
+    "unsubscribe": "usage.unsubscribe",
+    "team": "help.team",
+}
+
+
+def handle_command(services, request: CommandRequest, now: datetime) -> Reply:
+    cache_key = version = None
+    if request.command == "/report-status" and services.status_cache is not None:
+        # Read the version before rendering: a write meanwhile makes the entry stale at once.
+        cache_key = (request.channel_id, request.user_id, request.text.strip().lower())
+        version = services.database.data_version()
+        cached = services.status_cache.get(cache_key, version, now)
+        if cached is not None:
+            return Reply(cached)
+    reply = _handle(services, request, now)
+    if cache_key is not None and reply.cache_until is not None:
+        services.status_cache.put(cache_key, version, reply.cache_until, reply.text)
+    return reply
+
+
+def _handle(services, request: CommandRequest, now: datetime) -> Reply:
+    ctx = make_context(services, request, now)
+    try:
+        return _route(ctx)
+    except CommandError as error:
+        return Reply(refusal(ctx, error.key, error.params))
+    except MattermostError as error:
+        request_id = secrets.token_hex(4)
+        log.warning("request %s: %s failed talking to Mattermost (status %s, %s)", request_id, request.command,
+                    error.status, error.error_id)
+        return Reply(ctx.say("error.internal", request_id=request_id))
+    except Exception:
+        request_id = secrets.token_hex(4)
+        log.exception("request %s: %s failed", request_id, request.command)
+        return Reply(ctx.say("error.internal", request_id=request_id))
+
+
+def refusal(ctx: Ctx, key: str, params: dict) -> str:
+    return f"{ctx.say(key, **params)}\n{usage(ctx)}"
+
+
+def usage(ctx: Ctx) -> str:
+    return ctx.say(USAGE_KEYS.get(ctx.request.command, "usage.report"))
+
+
+def make_context(services, request: CommandRequest, now: datetime) -> Ctx:
+    """The voice is the channel's subscription's, else the defaults; "today" is
+    the caller's zone, else the subscription's, else NIPPO_TIMEZONE."""
+    settings = services.settings
+    persona_name, lang, zone = settings.persona, settings.language, settings.timezone
+    with services.database.read() as session:
+        row = session.execute(
+            select(Subscription.persona, Subscription.language, Subscription.timezone)
+            .join(Team, Team.id == Subscription.team_id)
+            .where(Team.channel_id == request.channel_id)
+        ).first()
+        member_zone = session.scalar(select(Member.timezone).where(Member.user_id == request.user_id))
+    if row is not None:
+        persona_name, lang, zone = row
+    zone = member_zone or zone
+    persona = services.personas.get(persona_name, fallback=settings.persona)
+    return Ctx(request=request, services=services, now=now, persona=persona, lang=lang, timezone=zone)
+
+
+def _route(ctx: Ctx) -> Reply:
+    from commands import report, status, subscribe, team
+
+    command = ctx.request.command
+    text = ctx.request.text
+    if command == "/report":
+        parsed = grammar.parse_report(text, ctx.today)
+    elif command == "/report-status":
+        parsed = grammar.parse_report_status(text, ctx.today)
+    elif command == "/subscribe":
+        parsed = grammar.parse_subscribe(text)
+    elif command == "/unsubscribe":
+        parsed = grammar.parse_unsubscribe(text)
+    elif command == "/team":
+        parsed = grammar.parse_team(text, ctx.today)
+    else:
+        raise CommandError("error.unknown_option", token=inert(command))
+
+    if isinstance(parsed, grammar.UsageError):
+        # The params hold what the user typed: shown inert, never as markup or a ping.
+        raise CommandError(parsed.key, **{k: inert(v) if isinstance(v, str) else v for k, v in parsed.params.items()})
+    if isinstance(parsed, grammar.Help):
+        return Reply(ctx.say(HELP_KEYS.get(parsed.command, "usage.report")))
+
+    handlers = {
+        grammar.FileReport: report.file_report,
+        grammar.MarkAbsence: report.mark_absence,
+        grammar.ShowStatus: status.show_status,
+        grammar.Subscribe: subscribe.subscribe,
+        grammar.Unsubscribe: subscribe.unsubscribe,
+        grammar.TeamAdd: team.add,
+        grammar.TeamRemove: team.remove,
+        grammar.TeamLeader: team.leader,
+        grammar.TeamList: team.list_roster,
+        grammar.TeamSync: team.sync,
+        grammar.TeamLink: team.link,
+        grammar.TeamDaysOff: team.days_off,
+    }
+    return handlers[type(parsed)](ctx, parsed)

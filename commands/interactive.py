@@ -1,0 +1,229 @@
+"""Button clicks and dialog submissions (SPEC §5.1).
+
+Mattermost shows the user a generic error for any answer but 200, so every
+expected outcome is a 200 with text; only a forged, altered or foreign
+context is refused with 403, and a request that is no submission at all with
+400. Clicks are judged on the real clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.buttons import ACTIONS, reminder_attachment
+from bot.mattermost import MattermostError
+from commands.dialogs import CALLBACK_ID, open_report_dialog
+from commands.grammar import REPORT_TEXT_LIMIT, parse_date
+from commands.people import upsert_member
+from db import queries
+from db.models import Member, OutboxMessage, RosterEntry, Subscription
+
+log = logging.getLogger("nippo.interactive")
+
+SNOOZE_DELAY = timedelta(hours=1)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict = field(default_factory=dict)
+
+
+def _voice(services, user_id: str):
+    """The persona and language of a subscription this member is on, else the defaults."""
+    settings = services.settings
+    with services.database.read() as session:
+        row = session.execute(
+            select(Subscription.persona, Subscription.language)
+            .join(RosterEntry, RosterEntry.team_id == Subscription.team_id)
+            .join(Member, Member.id == RosterEntry.member_id)
+            .where(Member.user_id == user_id, Subscription.enabled.is_(True), RosterEntry.removed_at.is_(None))
+            .order_by(Subscription.id)
+            .limit(1)
+        ).first()
+    name, lang = (row if row is not None else (settings.persona, settings.language))
+    return services.personas.get(name, fallback=settings.persona), lang
+
+
+def _member_today(services, user_id: str, now: datetime) -> date:
+    with services.database.read() as session:
+        zone = session.scalar(select(Member.timezone).where(Member.user_id == user_id))
+    try:
+        return now.astimezone(ZoneInfo(zone or services.settings.timezone)).date()
+    except (ValueError, KeyError):
+        return now.astimezone(ZoneInfo(services.settings.timezone)).date()
+
+
+def _reported_or_off(services, user_id: str, work_date: date) -> str | None:
+    with services.database.read() as session:
+        member = session.scalars(select(Member).where(Member.user_id == user_id)).first()
+        if member is None:
+            return None
+        reported, off = queries.filed_and_off(session, [member.id], work_date)
+    if member.id in reported:
+        return "reported"
+    if member.id in off:
+        return "off"
+    return None
+
+
+def _original_message(services, post_id: str) -> str:
+    with services.database.read() as session:
+        payload = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.post_id == post_id))
+    return (payload or {}).get("message", "")
+
+
+def _update(services, persona, lang, post_id: str, user_id: str, work_date: date, status_text: str,
+            actions: tuple[str, ...], sent_at: datetime) -> dict:
+    """The DM rewritten to say what happened, with the buttons that still make sense."""
+    message = _original_message(services, post_id)
+    footer = persona.say("dm.updated_footer", lang, status=status_text)
+    attachments = []
+    if actions:
+        attachments.append(reminder_attachment(services, persona, lang, user_id, work_date, sent_at, actions=actions))
+    return {"message": f"{message}\n\n{footer}".strip(), "props": {"attachments": attachments}}
+
+
+def handle_action(services, payload, now: datetime) -> Answer:
+    if not isinstance(payload, dict) or not isinstance(payload.get("context"), dict):
+        return Answer(400, {"error": "not an interactive message action"})
+    fields = services.signer.verify(payload["context"])
+    if fields is None or fields.get("a") not in ACTIONS:
+        log.warning("button click refused: bad signature")
+        return Answer(403, {"error": "forbidden"})
+    user_id = payload.get("user_id")
+    if not isinstance(user_id, str) or user_id != fields.get("u"):
+        log.warning("button click refused: not the member the reminder was for")
+        return Answer(403, {"error": "forbidden"})
+    try:
+        work_date = date.fromisoformat(fields["d"])
+        expires_at = datetime.fromtimestamp(int(fields["e"]), timezone.utc)
+    except (KeyError, TypeError, ValueError):
+        return Answer(403, {"error": "forbidden"})
+    persona, lang = _voice(services, user_id)
+    post_id = payload.get("post_id") if isinstance(payload.get("post_id"), str) else ""
+    sent_at = expires_at - timedelta(days=7)
+    if now > expires_at:
+        return Answer(200, {"ephemeral_text": persona.say("action.expired", lang),
+                            "update": _update(services, persona, lang, post_id, user_id, work_date,
+                                              persona.say("action.expired", lang), (), sent_at)})
+    settled = _reported_or_off(services, user_id, work_date)
+    if settled is not None:
+        text = persona.say("action.already_done", lang, date=work_date.isoformat())
+        return Answer(200, {"ephemeral_text": text,
+                            "update": _update(services, persona, lang, post_id, user_id, work_date, text, (), sent_at)})
+    action = fields["a"]
+    if action == "write":
+        return _write(services, persona, lang, payload, user_id, work_date, post_id, now)
+    if action == "off":
+        return _off(services, persona, lang, user_id, work_date, post_id, now, sent_at)
+    return _snooze(services, persona, lang, user_id, work_date, post_id, now, sent_at)
+
+
+def _write(services, persona, lang, payload, user_id, work_date, post_id, now) -> Answer:
+    trigger_id = payload.get("trigger_id")
+    if not isinstance(trigger_id, str) or not trigger_id:
+        return Answer(400, {"error": "no trigger_id"})
+    try:
+        open_report_dialog(services, persona, lang, trigger_id=trigger_id, user_id=user_id, work_date=work_date,
+                           now=now, post_id=post_id)
+    except MattermostError as error:
+        log.warning("could not open the report dialog (status %s, %s)", error.status, error.error_id)
+        return Answer(200, {"ephemeral_text": persona.say(
+            "report.dialog_failed", lang, command=f"/report {work_date.isoformat()} …")})
+    return Answer(200, {})
+
+
+def _off(services, persona, lang, user_id, work_date, post_id, now, sent_at) -> Answer:
+    user = services.users.get(user_id)
+    with services.database.write() as session:
+        member = upsert_member(session, user, now)
+        queries.add_absences(session, member.id, [work_date], created_by=user_id, now=now)
+    text = persona.say("action.absence_recorded", lang, date=work_date.isoformat())
+    return Answer(200, {"update": _update(services, persona, lang, post_id, user_id, work_date, text, (), sent_at)})
+
+
+def _snooze(services, persona, lang, user_id, work_date, post_id, now, sent_at) -> Answer:
+    from bot.reminders import schedule_snooze
+
+    with services.database.write() as session:
+        schedule_snooze(session, services, user_id, work_date, now + SNOOZE_DELAY)
+    text = persona.say("action.snoozed", lang, date=work_date.isoformat())
+    return Answer(200, {"update": _update(services, persona, lang, post_id, user_id, work_date, text,
+                                          ("write", "off"), sent_at)})
+
+
+def handle_dialog(services, payload, now: datetime) -> Answer:
+    if not isinstance(payload, dict) or payload.get("type") != "dialog_submission":
+        return Answer(400, {"error": "not a dialog submission"})
+    if payload.get("cancelled"):
+        return Answer(200, {})
+    state = services.signer.verify_text(payload.get("state"))
+    user_id = payload.get("user_id")
+    if state is None or state.get("k") != CALLBACK_ID or not isinstance(user_id, str) or state.get("u") != user_id:
+        log.warning("dialog submission refused: bad or foreign state")
+        return Answer(403, {"error": "forbidden"})
+    persona, lang = _voice(services, user_id)
+    if now.timestamp() > int(state.get("e", 0)):
+        return Answer(200, {"error": persona.say("action.expired", lang)})
+    submission = payload.get("submission")
+    if not isinstance(submission, dict):
+        return Answer(400, {"error": "no submission"})
+    errors, work_date, text = _read_submission(services, persona, lang, submission, state, now)
+    if errors:
+        return Answer(200, {"errors": errors})
+    user = services.users.get(user_id)
+    with services.database.write() as session:
+        member = upsert_member(session, user, now)
+        replaced = queries.save_report(session, member.id, work_date, text, "dialog", now)
+        still_missing = queries.chased_dates_still_missing(session, member.id, exclude=work_date)
+    confirmation = persona.say("report.replaced" if replaced else "report.filed", lang, date=work_date.isoformat())
+    if still_missing:
+        confirmation += "\n" + persona.say("report.still_missing", lang,
+                                           dates=", ".join(d.isoformat() for d in still_missing),
+                                           command=f"/report {still_missing[0].isoformat()} …")
+    _confirm(services, persona, lang, state, user_id, work_date, confirmation)
+    return Answer(200, {})
+
+
+def _read_submission(services, persona, lang, submission: dict, state: dict, now: datetime):
+    errors: dict[str, str] = {}
+    text = submission.get("text")
+    if not isinstance(text, str) or not text.strip():
+        errors["text"] = persona.say("dialog.error_empty", lang)
+    elif len(text) > REPORT_TEXT_LIMIT:
+        errors["text"] = persona.say("dialog.error_too_long", lang, limit=REPORT_TEXT_LIMIT)
+    raw_date = submission.get("work_date", state.get("d"))
+    work_date = None
+    if not isinstance(raw_date, str):
+        errors["work_date"] = persona.say("dialog.error_bad_date", lang, token="?")
+    else:
+        from persona import inert
+
+        today = _member_today(services, state.get("u", ""), now)
+        parsed = parse_date(raw_date.strip(), today)
+        if isinstance(parsed, date) and (parsed - today).days <= 1:
+            work_date = parsed
+        else:
+            errors["work_date"] = persona.say("dialog.error_bad_date", lang, token=inert(raw_date.strip()[:40]))
+    return errors, work_date, text
+
+
+def _confirm(services, persona, lang, state: dict, user_id: str, work_date: date, confirmation: str) -> None:
+    """Say it worked where the dialog came from: the DM, or the command's reply."""
+    post_id = state.get("p") or ""
+    if post_id:
+        message = _original_message(services, post_id)
+        footer = persona.say("dm.updated_footer", lang,
+                             status=persona.say("action.report_filed", lang, date=work_date.isoformat()))
+        try:
+            services.mattermost.patch_post(post_id, message=f"{message}\n\n{footer}".strip(), props={"attachments": []})
+        except MattermostError as error:
+            log.warning("could not update the reminder DM (status %s)", error.status)
+    elif state.get("r"):
+        services.responder.send(state["r"], confirmation)

@@ -1,0 +1,58 @@
+"""Who may change what (SPEC §3): team leaders, or Mattermost channel, team and
+system admins. A member with ``scheme_admin`` counts as an admin whatever the
+role is called; everyone may file, mark their own absence and look."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.mattermost import MattermostError
+from db.models import Member, RosterEntry, Team
+
+
+def _has_role(roles: str | None, *names: str) -> bool:
+    return bool(set((roles or "").split()) & set(names))
+
+
+def is_admin(ctx) -> bool:
+    """A channel, team or system admin of the channel the command came from."""
+    if ctx.console:
+        return True
+    request = ctx.request
+    client = ctx.mattermost
+    try:
+        member = client.get_channel_member(request.channel_id, request.user_id)
+        if member.get("scheme_admin") or _has_role(member.get("roles"), "channel_admin"):
+            return True
+    except MattermostError as error:
+        if error.status not in (403, 404):
+            raise
+    if request.team_id:
+        try:
+            member = client.get_team_member(request.team_id, request.user_id)
+            if member.get("scheme_admin") or _has_role(member.get("roles"), "team_admin"):
+                return True
+        except MattermostError as error:
+            if error.status not in (403, 404):
+                raise
+    user = client.get_user(request.user_id)
+    return _has_role(user.get("roles"), "system_admin")
+
+
+def is_leader(session: Session, team: Team | None, user_id: str) -> bool:
+    if team is None:
+        return False
+    return session.scalar(
+        select(RosterEntry.role)
+        .join(Member, Member.id == RosterEntry.member_id)
+        .where(RosterEntry.team_id == team.id, Member.user_id == user_id,
+               RosterEntry.removed_at.is_(None), RosterEntry.role == "leader")
+    ) is not None
+
+
+def leader_ids(session: Session, team_id: int) -> set[str]:
+    return set(session.scalars(
+        select(Member.user_id).join(RosterEntry, RosterEntry.member_id == Member.id)
+        .where(RosterEntry.team_id == team_id, RosterEntry.removed_at.is_(None), RosterEntry.role == "leader")
+    ))

@@ -1,0 +1,116 @@
+"""``/report-status``: who has and hasn't reported for a work date in this
+channel's team."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from bot import calendar
+from commands.context import Ctx
+from commands.grammar import ShowStatus
+from commands.reply import CommandError, Reply
+from db import queries
+from db.subscriptions import outlook
+from persona import join, name
+
+# Past this many names a status line becomes counts: a long list helps no one
+# and must never be cut mid-name.
+NAMES_LIMIT = 40
+TEXT_LIMIT = 3500
+
+
+def show_status(ctx: Ctx, command: ShowStatus) -> Reply:
+    with ctx.read() as session:
+        team = queries.team_by_channel(session, ctx.request.channel_id)
+        if team is None:
+            raise CommandError("error.no_team")
+        subscription = queries.subscription_of(session, team.id)
+        note = None
+        work_date = command.work_date
+        valid_until = _next_local_midnight(ctx)
+        if work_date is None:
+            work_date, note, next_run = _default_work_date(ctx, session, subscription)
+            if next_run is not None:
+                valid_until = min(valid_until, next_run)
+        members = queries.roster(session, team.id)
+        reported, off = queries.filed_and_off(session, [m.id for m, _ in members], work_date)
+        reported |= _outside_reports(ctx, members, work_date)
+        off -= reported
+    text = render_status(ctx, work_date, members, reported, off)
+    if note:
+        text = f"{text}\n{note}"
+    if command.public:
+        ctx.mattermost.create_post(ctx.request.channel_id, text, props=_voice_props(ctx))
+        return Reply(ctx.say("status.posted"))
+    return Reply(text, cache_until=valid_until)
+
+
+def _next_local_midnight(ctx: Ctx) -> datetime:
+    zone = ZoneInfo(ctx.timezone)
+    tomorrow = ctx.today + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0, 0), zone).astimezone(timezone.utc)
+
+
+def _default_work_date(ctx: Ctx, session, subscription):
+    """Today's run's work date if it happened, else the one the next run checks;
+    with no subscription, the previous Monday–Friday day in NIPPO_TIMEZONE."""
+    if subscription is not None:
+        catchup = timedelta(minutes=ctx.settings.catchup_minutes)
+        seen = outlook(session, subscription, ctx.now, catchup)
+        if seen.todays_work_date is not None:
+            return seen.todays_work_date, None, seen.next_at
+        if seen.next_work_date is not None:
+            return seen.next_work_date, None, seen.next_at
+    zone = ctx.settings.timezone
+    today = ctx.now.astimezone(ZoneInfo(zone)).date()
+    work_date = calendar.last_weekday_before(today)
+    midnight = datetime.combine(today + timedelta(days=1), time(0, 0), ZoneInfo(zone)).astimezone(timezone.utc)
+    return work_date, ctx.say("status.no_subscription", date=work_date.isoformat(), timezone=zone), midnight
+
+
+def _outside_reports(ctx: Ctx, members, work_date: date) -> set[int]:
+    """Members an outside report source counts as reported (SPEC §7)."""
+    source = ctx.services.source
+    if source is None or source.name == "builtin":
+        return set()
+    from bot.sources import SourceUnavailable, member_key
+
+    try:
+        keys = source.reported_keys(work_date)
+    except SourceUnavailable:
+        return set()
+    return {m.id for m, _ in members if (member_key(m, source.member_key) or "") in keys}
+
+
+def render_status(ctx: Ctx, work_date: date, members, reported: set[int], off: set[int]) -> str:
+    if not members:
+        return ctx.say("status.empty", date=work_date.isoformat())
+    done = [m for m, _ in members if m.id in reported]
+    absent = [m for m, _ in members if m.id in off]
+    missing = [m for m, _ in members if m.id not in reported and m.id not in off]
+    counts = {"reported": len(done), "missing": len(missing), "absent": len(absent), "total": len(members)}
+    lines = [ctx.say("status.header", date=work_date.isoformat(), **counts)]
+    if not missing:
+        lines.append(ctx.say("status.everyone", date=work_date.isoformat()))
+    if len(members) > NAMES_LIMIT:
+        lines.append(ctx.say("status.counts_only", **counts))
+        return "\n".join(lines)
+    for key, people in (("status.missing", missing), ("status.reported", done), ("status.absent", absent)):
+        if people:
+            lines.append(ctx.say(key, names=join((name(m.username) for m in people), ctx.lang)))
+    text = "\n".join(lines)
+    if len(text) > TEXT_LIMIT:
+        text = "\n".join(lines[:1] + [ctx.say("status.counts_only", **counts)])
+    return text
+
+
+def _voice_props(ctx: Ctx) -> dict:
+    props = {"from_webhook": "true"}
+    display_name = getattr(ctx.persona, "display_name", None)
+    icon_url = getattr(ctx.persona, "icon_url", None)
+    if display_name:
+        props["override_username"] = display_name
+    if icon_url:
+        props["override_icon_url"] = icon_url
+    return props

@@ -1,0 +1,175 @@
+"""``/subscribe`` and ``/unsubscribe``: a team's reminder schedule."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import calendar
+from bot.mattermost import MattermostError
+from commands.context import Ctx
+from commands.grammar import Subscribe, Unsubscribe
+from commands.reply import CommandError, Reply
+from commands.teams import authority, ensure_team, require_manager, require_team_channel
+from db import queries
+from db.models import Subscription
+from db.subscriptions import WEEKDAY_NAMES, outlook, weekdays_of, weekdays_text
+from persona import inert
+
+DEFAULTS = {"at": "09:00", "days": "0,1,2,3,4", "to": "channel", "check": "previous", "escalate": 3, "mention": True}
+
+
+def subscribe(ctx: Ctx, command: Subscribe) -> Reply:
+    options = command.options
+    if not options:
+        return _show(ctx)
+    require_team_channel(ctx)
+    _validate(ctx, options)
+    _require_bot_can_post(ctx)
+    auth = authority(ctx)
+    with ctx.write() as session:
+        team, created_team = ensure_team(ctx, session)
+        require_manager(ctx, session, team, auth, creating=created_team)
+        subscription = queries.subscription_of(session, team.id)
+        if subscription is None:
+            subscription = _new_subscription(ctx, team.id)
+            session.add(subscription)
+            key = "subscribe.created"
+        else:
+            key = "subscribe.updated" if subscription.enabled else "subscribe.reenabled"
+        _apply(subscription, options, ctx.now)
+        subscription.enabled = True
+        subscription.paused = False
+        subscription.failure_streak = 0
+        session.flush()
+        summary = describe(ctx, subscription)
+        next_line = _next_line(ctx, session, subscription)
+    return Reply(ctx.say(key, summary=summary, next=next_line))
+
+
+def unsubscribe(ctx: Ctx, command: Unsubscribe) -> Reply:
+    require_team_channel(ctx)
+    auth = authority(ctx)
+    with ctx.write() as session:
+        team = queries.team_by_channel(session, ctx.request.channel_id)
+        subscription = queries.subscription_of(session, team.id) if team else None
+        if subscription is None or not subscription.enabled:
+            return Reply(ctx.say("unsubscribe.none"))
+        require_manager(ctx, session, team, auth, creating=False)
+        subscription.enabled = False
+        subscription.updated_at = ctx.now
+    return Reply(ctx.say("unsubscribe.done"))
+
+
+def _show(ctx: Ctx) -> Reply:
+    with ctx.read() as session:
+        team = queries.team_by_channel(session, ctx.request.channel_id)
+        subscription = queries.subscription_of(session, team.id) if team else None
+        if subscription is None:
+            return Reply(ctx.say("subscribe.none"))
+        summary = describe(ctx, subscription)
+        if not subscription.enabled:
+            return Reply(ctx.say("subscribe.disabled", summary=summary))
+        text = ctx.say("subscribe.show", summary=summary)
+        if subscription.paused:
+            text += "\n" + ctx.say("subscribe.paused_note")
+        return Reply(text)
+
+
+def _validate(ctx: Ctx, options: dict) -> None:
+    """Everything is checked before anything is written."""
+    persona = options.get("persona")
+    if persona is not None and persona not in ctx.services.personas:
+        raise CommandError("error.unknown_persona", value=inert(persona),
+                           choices=", ".join(ctx.services.personas.names()))
+    country = options.get("holidays")
+    if country and country not in calendar.supported_countries():
+        raise CommandError("error.bad_value", option="holidays", value=inert(country), expected="CC|none")
+    days = options.get("days")
+    if days is not None and not days:
+        raise CommandError("error.bad_value", option="days", value="", expected="mon-fri | mon,wed,fri")
+
+
+def _require_bot_can_post(ctx: Ctx) -> None:
+    if ctx.console:
+        return
+    client = ctx.mattermost
+    try:
+        client.get_channel_member(ctx.request.channel_id, client.bot_user_id)
+        channel = client.get_channel(ctx.request.channel_id)
+    except MattermostError as error:
+        if error.status in (403, 404):
+            raise CommandError("error.bot_not_in_channel", bot=_bot_name(ctx)) from None
+        raise
+    if channel.get("delete_at"):
+        raise CommandError("error.bot_not_in_channel", bot=_bot_name(ctx))
+
+
+def _bot_name(ctx: Ctx) -> str:
+    try:
+        return "@" + ctx.mattermost.me()["username"]
+    except MattermostError:
+        return "the bot"
+
+
+def _new_subscription(ctx: Ctx, team_id: int) -> Subscription:
+    settings = ctx.settings
+    return Subscription(
+        team_id=team_id, enabled=True, paused=False, at_time=DEFAULTS["at"], timezone=settings.timezone,
+        weekdays=DEFAULTS["days"], delivery=DEFAULTS["to"], persona=settings.persona, language=settings.language,
+        holidays=settings.holidays, check_day=DEFAULTS["check"], escalate=DEFAULTS["escalate"],
+        mention=DEFAULTS["mention"], failure_streak=0, created_at=ctx.now, updated_at=ctx.now)
+
+
+def _apply(subscription: Subscription, options: dict, now: datetime) -> None:
+    if "at" in options:
+        subscription.at_time = options["at"].strftime("%H:%M")
+    if "tz" in options:
+        subscription.timezone = options["tz"]
+    if "days" in options:
+        subscription.weekdays = weekdays_text(options["days"])
+    if "to" in options:
+        subscription.delivery = options["to"]
+    if "persona" in options:
+        subscription.persona = options["persona"]
+    if "lang" in options:
+        subscription.language = options["lang"]
+    if "holidays" in options:
+        subscription.holidays = options["holidays"]
+    if "check" in options:
+        subscription.check_day = options["check"]
+    if "escalate" in options:
+        subscription.escalate = options["escalate"]
+    if "mention" in options:
+        subscription.mention = options["mention"]
+    subscription.updated_at = now
+
+
+def describe(ctx: Ctx, subscription: Subscription) -> str:
+    """One settings line in the grammar's own words, so it can be typed back."""
+    days = _days_text(weekdays_of(subscription.weekdays))
+    parts = [
+        f"at {subscription.at_time}", f"tz {subscription.timezone}", f"days {days}",
+        f"to {subscription.delivery}", f"persona {subscription.persona}", f"lang {subscription.language}",
+        f"holidays {subscription.holidays or 'none'}", f"check {subscription.check_day}",
+        f"escalate {subscription.escalate}", f"mention {'on' if subscription.mention else 'off'}",
+    ]
+    return "`" + " ".join(parts) + "`"
+
+
+def _days_text(days: frozenset[int]) -> str:
+    ordered = sorted(days)
+    if ordered and ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
+        return f"{WEEKDAY_NAMES[ordered[0]]}-{WEEKDAY_NAMES[ordered[-1]]}"
+    return ",".join(WEEKDAY_NAMES[d] for d in ordered)
+
+
+def _next_line(ctx: Ctx, session, subscription: Subscription) -> str:
+    seen = outlook(session, subscription, ctx.now, timedelta(minutes=ctx.settings.catchup_minutes))
+    if seen.next_at is None:
+        return "—"
+    local = seen.next_at.astimezone(ZoneInfo(subscription.timezone))
+    text = local.strftime("%Y-%m-%d (%a) %H:%M ") + subscription.timezone
+    if seen.next_work_date is not None:
+        text += f" → {seen.next_work_date.isoformat()}"
+    return text

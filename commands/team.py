@@ -1,0 +1,227 @@
+"""``/team``: the roster of this channel's team, links to an outside system,
+and team days off."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, select
+
+from commands.context import Ctx
+from commands.grammar import TeamAdd, TeamDaysOff, TeamLeader, TeamLink, TeamList, TeamRemove, TeamSync
+from commands.people import is_active, is_bot, resolve_usernames, upsert_member
+from commands.reply import CommandError, Reply
+from commands.teams import Authority, authority, ensure_team, require_manager, require_team_channel
+from db import queries
+from db.models import Member, RosterEntry, TeamDayOff
+from persona import inert, join, name
+
+log = logging.getLogger("nippo.team")
+
+# A sync of more members than this answers at once and reports through
+# response_url: Mattermost waits 30 seconds at most for the answer.
+SYNC_INLINE_LIMIT = 200
+USERS_PER_LOOKUP = 200
+
+
+def _names(ctx: Ctx, usernames) -> str:
+    return join((name(u) for u in usernames), ctx.lang)
+
+
+def _prepare(ctx: Ctx) -> Authority:
+    require_team_channel(ctx)
+    return authority(ctx)
+
+
+def add(ctx: Ctx, command: TeamAdd) -> Reply:
+    auth = _prepare(ctx)
+    users = resolve_usernames(ctx, list(command.users))
+    refused = [u for u in users if is_bot(u) or not is_active(u)]
+    if refused:
+        bots = [u["username"] for u in refused if is_bot(u)]
+        inactive = [u["username"] for u in refused if not is_bot(u)]
+        reasons = []
+        if bots:
+            reasons.append(ctx.say("reason.bot", names=_names(ctx, bots)))
+        if inactive:
+            reasons.append(ctx.say("reason.deactivated", names=_names(ctx, inactive)))
+        raise CommandError("error.refused_users", names=_names(ctx, bots + inactive), reason=" ".join(reasons))
+    added, already = [], []
+    with ctx.write() as session:
+        team, created = ensure_team(ctx, session)
+        require_manager(ctx, session, team, auth, creating=created)
+        for user in users:
+            member = upsert_member(session, user, ctx.now)
+            entry = session.get(RosterEntry, (team.id, member.id))
+            if entry is not None and entry.removed_at is None:
+                already.append(user["username"])
+                continue
+            if entry is None:
+                session.add(RosterEntry(team_id=team.id, member_id=member.id, role="member", added_at=ctx.now))
+            else:
+                entry.removed_at, entry.added_at = None, ctx.now
+            added.append(user["username"])
+    lines = []
+    if added:
+        lines.append(ctx.say("team.added", names=_names(ctx, added)))
+    if already:
+        lines.append(ctx.say("team.already", names=_names(ctx, already)))
+    return Reply("\n".join(lines))
+
+
+def remove(ctx: Ctx, command: TeamRemove) -> Reply:
+    auth = _prepare(ctx)
+    users = resolve_usernames(ctx, list(command.users))
+    removed, absent = [], []
+    with ctx.write() as session:
+        team = queries.team_by_channel(session, ctx.request.channel_id)
+        if team is None:
+            raise CommandError("error.no_team")
+        require_manager(ctx, session, team, auth, creating=False)
+        for user in users:
+            entry = session.execute(
+                select(RosterEntry).join(Member, Member.id == RosterEntry.member_id)
+                .where(RosterEntry.team_id == team.id, Member.user_id == user["id"])
+            ).scalar_one_or_none()
+            if entry is None or entry.removed_at is not None:
+                absent.append(user["username"])
+                continue
+            # Kept as a removal, not deleted: /team sync must not add them back.
+            entry.removed_at, entry.role = ctx.now, "member"
+            removed.append(user["username"])
+    lines = []
+    if removed:
+        lines.append(ctx.say("team.removed", names=_names(ctx, removed)))
+    if absent:
+        lines.append(ctx.say("team.not_on_roster", names=_names(ctx, absent)))
+    return Reply("\n".join(lines))
+
+
+def leader(ctx: Ctx, command: TeamLeader) -> Reply:
+    auth = _prepare(ctx)
+    user = resolve_usernames(ctx, [command.user])[0]
+    if is_bot(user) or not is_active(user):
+        raise CommandError("error.refused_users", names=_names(ctx, [user["username"]]),
+                           reason=ctx.say("reason.bot" if is_bot(user) else "reason.deactivated",
+                                          names=_names(ctx, [user["username"]])))
+    with ctx.write() as session:
+        team, created = ensure_team(ctx, session)
+        require_manager(ctx, session, team, auth, creating=created)
+        member = upsert_member(session, user, ctx.now)
+        entry = session.get(RosterEntry, (team.id, member.id))
+        if entry is None:
+            session.add(RosterEntry(team_id=team.id, member_id=member.id, role="leader", added_at=ctx.now))
+        else:
+            entry.role, entry.removed_at = "leader", None
+    return Reply(ctx.say("team.leader", name=name(user["username"])))
+
+
+def list_roster(ctx: Ctx, command: TeamList) -> Reply:
+    with ctx.read() as session:
+        team = queries.team_by_channel(session, ctx.request.channel_id)
+        entries = queries.roster(session, team.id, include_inactive=True) if team else []
+        rows = [(m.user_id, m.username, role, m.active) for m, role in entries]
+    if not rows:
+        raise CommandError("error.no_team")
+    active = _refresh_active(ctx, rows)
+    leaders = [u for uid, u, role, _ in rows if role == "leader"]
+    members = [u for uid, u, role, _ in rows if role != "leader"]
+    lines = [ctx.say("team.list", leaders=_names(ctx, leaders) or "—", members=_names(ctx, members) or "—",
+                     count=len(rows))]
+    deactivated = [u for uid, u, _, _ in rows if not active.get(uid, True)]
+    if deactivated:
+        lines.append(ctx.say("team.list_deactivated", names=_names(ctx, deactivated)))
+    return Reply("\n".join(lines))
+
+
+def _refresh_active(ctx: Ctx, rows) -> dict[str, bool]:
+    """Ask Mattermost who is still active, and remember it for the reminders."""
+    stored = {uid: active for uid, _, _, active in rows}
+    if ctx.console:
+        return stored
+    found: dict[str, dict] = {}
+    ids = list(stored)
+    for start in range(0, len(ids), USERS_PER_LOOKUP):
+        for user in ctx.mattermost.get_users_by_ids(ids[start:start + USERS_PER_LOOKUP]):
+            found[user["id"]] = user
+    current = {uid: (is_active(found[uid]) if uid in found else False) for uid in ids}
+    changed = [uid for uid in ids if current[uid] != stored[uid]]
+    if changed:
+        with ctx.write() as session:
+            for member in session.scalars(select(Member).where(Member.user_id.in_(changed))):
+                member.active = current[member.user_id]
+    return current
+
+
+def sync(ctx: Ctx, command: TeamSync) -> Reply:
+    """Add the channel's active human members who were not removed before;
+    never remove anyone; list roster members who left the channel."""
+    auth = _prepare(ctx)
+    with ctx.write() as session:
+        team, created = ensure_team(ctx, session)
+        require_manager(ctx, session, team, auth, creating=created)
+    channel_ids = ctx.mattermost.channel_member_ids(ctx.request.channel_id)
+    if len(channel_ids) <= SYNC_INLINE_LIMIT or not ctx.request.response_url:
+        return Reply(_sync(ctx, channel_ids))
+
+    def later():
+        try:
+            text = _sync(ctx, channel_ids)
+        except Exception:
+            log.exception("team sync of %s failed", ctx.request.channel_id)
+            text = ctx.say("error.internal", request_id="sync")
+        ctx.services.responder.send(ctx.request.response_url, text)
+
+    return Reply(ctx.say("team.sync_started"), later=later)
+
+
+def _sync(ctx: Ctx, channel_ids: list[str]) -> str:
+    users: list[dict] = []
+    for start in range(0, len(channel_ids), USERS_PER_LOOKUP):
+        users.extend(ctx.mattermost.get_users_by_ids(channel_ids[start:start + USERS_PER_LOOKUP]))
+    humans = [u for u in users if is_active(u) and not is_bot(u)]
+    in_channel = set(channel_ids)
+    added: list[str] = []
+    with ctx.write() as session:
+        team, _ = ensure_team(ctx, session)
+        for user in humans:
+            member = upsert_member(session, user, ctx.now)
+            entry = session.get(RosterEntry, (team.id, member.id))
+            if entry is None:
+                session.add(RosterEntry(team_id=team.id, member_id=member.id, role="member", added_at=ctx.now))
+                added.append(user["username"])
+        left = [m.username for m, _ in queries.roster(session, team.id, include_inactive=True)
+                if m.user_id not in in_channel]
+        count = len(queries.roster(session, team.id))
+    lines = [ctx.say("team.synced", added=_names(ctx, added) or "—", count=count)]
+    if left:
+        lines.append(ctx.say("team.sync_left", names=_names(ctx, left)))
+    return "\n".join(lines)
+
+
+def link(ctx: Ctx, command: TeamLink) -> Reply:
+    auth = _prepare(ctx)
+    user = resolve_usernames(ctx, [command.user])[0]
+    with ctx.write() as session:
+        team, created = ensure_team(ctx, session)
+        require_manager(ctx, session, team, auth, creating=created)
+        member = upsert_member(session, user, ctx.now)
+        member.external_id = command.external_id
+    return Reply(ctx.say("team.linked", name=name(user["username"]), external_id=inert(command.external_id)))
+
+
+def days_off(ctx: Ctx, command: TeamDaysOff) -> Reply:
+    auth = _prepare(ctx)
+    days = list(command.dates.each_day())
+    with ctx.write() as session:
+        team, created = ensure_team(ctx, session)
+        require_manager(ctx, session, team, auth, creating=created)
+        if command.on:
+            session.execute(delete(TeamDayOff).where(TeamDayOff.team_id == team.id, TeamDayOff.day.in_(days)))
+        else:
+            existing = set(session.scalars(select(TeamDayOff.day).where(
+                TeamDayOff.team_id == team.id, TeamDayOff.day.in_(days))))
+            session.add_all(TeamDayOff(team_id=team.id, day=d) for d in days if d not in existing)
+    start, end = command.dates.start, command.dates.end
+    dates = start.isoformat() if start == end else f"{start.isoformat()}..{end.isoformat()}"
+    return Reply(ctx.say("team.days_off_cleared" if command.on else "team.days_off_set", dates=dates))

@@ -1,0 +1,85 @@
+"""The team bound to a channel, and who may change it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot.mattermost import MattermostError
+from commands.context import Ctx
+from commands.people import upsert_member
+from commands.permissions import is_admin, is_leader
+from commands.reply import CommandError
+from db import queries
+from db.models import RosterEntry, Team
+
+
+def require_team_channel(ctx: Ctx) -> None:
+    """A team is bound to a channel, never to a DM or group message."""
+    if ctx.request.is_direct:
+        raise CommandError("error.dm_channel")
+    if ctx.console:
+        return
+    try:
+        channel = ctx.mattermost.get_channel(ctx.request.channel_id)
+    except MattermostError as error:
+        if error.status in (403, 404):
+            return  # judged later: the bot cannot post there
+        raise
+    if channel.get("type") in ("D", "G"):
+        raise CommandError("error.dm_channel")
+
+
+def ensure_team(ctx: Ctx, session: Session) -> tuple[Team, bool]:
+    """The channel's team, created if there is none; True when it was created."""
+    team = queries.team_by_channel(session, ctx.request.channel_id)
+    if team is not None:
+        return team, False
+    team = Team(channel_id=ctx.request.channel_id, mattermost_team_id=ctx.request.team_id or None,
+                channel_name=ctx.request.channel_name or None, created_at=ctx.now)
+    session.add(team)
+    session.flush()
+    return team, True
+
+
+@dataclass(frozen=True)
+class Authority:
+    leader: bool  # leads this channel's team
+    admin: bool  # channel, team or system admin in Mattermost
+    caller: dict  # the caller as a Mattermost user
+
+
+def authority(ctx: Ctx) -> Authority:
+    """What the caller may do here, found out before any write transaction:
+    Mattermost is asked only when the roster does not already say leader."""
+    caller = ctx.services.users.get(ctx.request.user_id, fallback_username=ctx.request.user_name)
+    with ctx.read() as session:
+        team = queries.team_by_channel(session, ctx.request.channel_id)
+        leader = is_leader(session, team, ctx.request.user_id)
+    return Authority(leader=leader, admin=False if leader else is_admin(ctx), caller=caller)
+
+
+def require_manager(ctx: Ctx, session: Session, team: Team, auth: Authority, *, creating: bool) -> None:
+    """Creating a channel's first roster or subscription needs an admin, who
+    becomes its leader; after that leaders may change it too."""
+    if creating or not _has_leader(session, team):
+        if not auth.admin:
+            raise CommandError("error.not_admin")
+        member = upsert_member(session, auth.caller, ctx.now)
+        entry = session.get(RosterEntry, (team.id, member.id))
+        if entry is None:
+            session.add(RosterEntry(team_id=team.id, member_id=member.id, role="leader", added_at=ctx.now))
+        else:
+            entry.role, entry.removed_at = "leader", None
+        session.flush()
+        return
+    if auth.admin or is_leader(session, team, ctx.request.user_id):
+        return
+    raise CommandError("error.not_permitted", action=ctx.request.command)
+
+
+def _has_leader(session: Session, team: Team) -> bool:
+    from commands.permissions import leader_ids
+
+    return bool(leader_ids(session, team.id))

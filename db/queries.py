@@ -1,0 +1,98 @@
+"""Queries shared by commands, the API and the reminder: small, explicit, and
+safe when two replicas write the same row at once (upserts, not check-then-insert)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from db.models import Absence, Member, ReminderRun, Report, RosterEntry, Subscription
+
+CHASE_LOOKBACK_DAYS = 60
+
+
+def _insert(session: Session, model):
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def save_report(session: Session, member_id: int, work_date: date, text: str, source: str, now: datetime) -> bool:
+    """File or replace a member's report; True when it replaced an earlier one."""
+    existed = session.scalar(select(exists().where(Report.member_id == member_id, Report.work_date == work_date)))
+    statement = _insert(session, Report).values(
+        member_id=member_id, work_date=work_date, text=text, source=source, created_at=now, updated_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Report.member_id, Report.work_date],
+        set_={"text": text, "source": source, "updated_at": now})
+    session.execute(statement)
+    return bool(existed)
+
+
+def add_absences(session: Session, member_id: int, days: list[date], created_by: str | None, now: datetime) -> None:
+    if not days:
+        return
+    statement = _insert(session, Absence).values(
+        [{"member_id": member_id, "work_date": d, "created_by": created_by, "created_at": now} for d in days])
+    session.execute(statement.on_conflict_do_nothing(index_elements=[Absence.member_id, Absence.work_date]))
+
+
+def chased_dates_still_missing(session: Session, member_id: int, exclude: date | None = None,
+                               today: date | None = None) -> list[date]:
+    """Earlier work dates a reminder chased this member for that are still
+    neither reported nor marked off, newest first."""
+    teams = select(RosterEntry.team_id).where(RosterEntry.member_id == member_id)
+    query = (
+        select(ReminderRun.work_date, ReminderRun.missing)
+        .join(Subscription, Subscription.id == ReminderRun.subscription_id)
+        .where(Subscription.team_id.in_(teams), ReminderRun.state.in_(("planned", "sent")))
+        .order_by(ReminderRun.work_date.desc())
+        .limit(200)
+    )
+    if today is not None:
+        query = query.where(ReminderRun.work_date >= today - timedelta(days=CHASE_LOOKBACK_DAYS))
+    chased = sorted({work_date for work_date, missing in session.execute(query)
+                     if missing and member_id in missing and work_date != exclude}, reverse=True)
+    if not chased:
+        return []
+    done = set(session.scalars(select(Report.work_date).where(Report.member_id == member_id,
+                                                             Report.work_date.in_(chased))))
+    done |= set(session.scalars(select(Absence.work_date).where(Absence.member_id == member_id,
+                                                               Absence.work_date.in_(chased))))
+    return [d for d in chased if d not in done]
+
+
+def team_by_channel(session: Session, channel_id: str):
+    from db.models import Team
+
+    return session.scalars(select(Team).where(Team.channel_id == channel_id)).first()
+
+
+def subscription_of(session: Session, team_id: int) -> Subscription | None:
+    return session.scalars(select(Subscription).where(Subscription.team_id == team_id)).first()
+
+
+def roster(session: Session, team_id: int, *, include_inactive: bool = False) -> list[tuple[Member, str]]:
+    """(member, role) of everyone on the roster, leaders first, then by name."""
+    query = (
+        select(Member, RosterEntry.role)
+        .join(RosterEntry, RosterEntry.member_id == Member.id)
+        .where(RosterEntry.team_id == team_id, RosterEntry.removed_at.is_(None))
+        .order_by(RosterEntry.role != "leader", Member.username)
+    )
+    if not include_inactive:
+        query = query.where(Member.active.is_(True), Member.is_bot.is_(False))
+    return [(member, role) for member, role in session.execute(query)]
+
+
+def filed_and_off(session: Session, member_ids: list[int], work_date: date) -> tuple[set[int], set[int]]:
+    """Which of these members reported, and which are off, on a work date."""
+    if not member_ids:
+        return set(), set()
+    reported = set(session.scalars(select(Report.member_id).where(
+        Report.work_date == work_date, Report.member_id.in_(member_ids))))
+    off = set(session.scalars(select(Absence.member_id).where(
+        Absence.work_date == work_date, Absence.member_id.in_(member_ids))))
+    return reported, off - reported  # a report wins over an absence

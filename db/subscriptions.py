@@ -1,0 +1,61 @@
+"""A subscription row as the calendar sees it, and the run-date questions
+commands ask about it (which work date, when next)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import calendar
+from db.models import ReminderRun, Subscription, TeamDayOff
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekdays_of(text: str) -> frozenset[int]:
+    return frozenset(int(d) for d in text.split(",") if d.strip().isdigit())
+
+
+def weekdays_text(days) -> str:
+    return ",".join(str(d) for d in sorted(days))
+
+
+def days_off(session: Session, team_id: int) -> frozenset[date]:
+    return frozenset(session.scalars(select(TeamDayOff.day).where(TeamDayOff.team_id == team_id)))
+
+
+def schedule_of(subscription: Subscription, team_days_off: frozenset[date]) -> calendar.Schedule:
+    hour, minute = (int(p) for p in subscription.at_time.split(":"))
+    return calendar.Schedule(
+        at=time(hour, minute),
+        timezone=subscription.timezone,
+        weekdays=weekdays_of(subscription.weekdays),
+        holiday_country=subscription.holidays or None,
+        days_off=team_days_off,
+        check=subscription.check_day,
+    )
+
+
+@dataclass(frozen=True)
+class RunOutlook:
+    todays_work_date: date | None  # the work date today's run checked, if it happened
+    next_at: datetime | None  # when the next reminder goes out
+    next_work_date: date | None
+
+
+def outlook(session: Session, subscription: Subscription, now: datetime, catchup: timedelta) -> RunOutlook:
+    schedule = schedule_of(subscription, days_off(session, subscription.team_id))
+    local_today = calendar.local_date_at(schedule, now)
+    todays_run = session.execute(
+        select(ReminderRun.work_date, ReminderRun.state)
+        .where(ReminderRun.subscription_id == subscription.id, ReminderRun.local_date == local_today)
+    ).first()
+    next_at = calendar.next_run_at(schedule, now, had_run_today=todays_run is not None, catchup=catchup)
+    next_work_date = None
+    if next_at is not None:
+        next_work_date = calendar.work_date_for(schedule, calendar.local_date_at(schedule, next_at))
+    todays = todays_run.work_date if todays_run is not None and todays_run.state != "skipped" else None
+    return RunOutlook(todays, next_at, next_work_date)

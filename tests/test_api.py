@@ -1,0 +1,105 @@
+"""POST /api/v1/reports (SPEC §5): other systems push reports, all or nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from db.models import Member, Report
+from tests.harness import API_TOKEN, start_nippo
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+@pytest.fixture
+def members(database, clock):
+    with database.write() as session:
+        session.add_all([
+            Member(user_id="u-alice", username="alice", email="Alice@Example.com", external_id="E-1"),
+            Member(user_id="u-bob", username="bob", email="bob@example.com", external_id="E-2"),
+        ])
+
+
+def post(nippo, body, headers=AUTH, **kwargs):
+    return requests.post(f"{nippo.url}/api/v1/reports", json=body, headers=headers, timeout=10, **kwargs)
+
+
+def stored(database):
+    with database.read() as session:
+        return sorted((r.member_id, r.work_date, r.text) for r in session.scalars(select(Report)))
+
+
+def test_one_report_by_username(nippo, members, database):
+    answer = post(nippo, {"user": "alice", "date": "2026-11-30", "text": "did things"})
+    assert answer.status_code == 200 and answer.json() == {"stored": 1}
+    assert [(d, t) for _, d, t in stored(database)] == [(date(2026, 11, 30), "did things")]
+
+
+def test_a_list_by_email_and_external_id_case_insensitively(nippo, members, database):
+    answer = post(nippo, [
+        {"email": "alice@example.COM", "date": "2026-11-30", "text": "a"},
+        {"external_id": "e-2", "date": "2026-11-30", "text": "b"},
+    ])
+    assert answer.status_code == 200
+    assert len(stored(database)) == 2
+
+
+def test_pushing_again_replaces(nippo, members, database):
+    post(nippo, {"user": "alice", "date": "2026-11-30", "text": "first"})
+    post(nippo, {"user": "alice", "date": "2026-11-30", "text": "second"})
+    assert [t for _, _, t in stored(database)] == ["second"]
+
+
+def test_any_bad_item_stores_nothing_and_lists_every_bad_item(nippo, members, database):
+    answer = post(nippo, [
+        {"user": "alice", "date": "2026-11-30", "text": "fine"},
+        {"user": "nobody", "date": "2026-11-30", "text": "x"},
+        {"user": "bob", "email": "bob@example.com", "date": "2026-11-30", "text": "x"},
+        {"user": "bob", "date": "2026-02-30", "text": "x"},
+        {"user": "bob", "date": "2026-11-30", "text": "x" * 3001},
+        {"user": "bob", "date": "2026-11-30"},
+        "not an object",
+    ])
+    assert answer.status_code == 400
+    assert [item["index"] for item in answer.json()["items"]] == [1, 2, 3, 4, 5, 6]
+    assert stored(database) == []
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({}, 401),
+    ({"Authorization": "Bearer wrong"}, 401),
+    ({"Authorization": f"Token {API_TOKEN}"}, 401),
+])
+def test_the_bearer_token_is_required(nippo, members, database, headers, status):
+    assert post(nippo, {"user": "alice", "date": "2026-11-30", "text": "x"}, headers=headers).status_code == status
+    assert stored(database) == []
+
+
+def test_more_than_a_thousand_is_refused(nippo, members, database):
+    body = [{"user": "alice", "date": "2026-11-30", "text": "x"}] * 1001
+    assert post(nippo, body).status_code == 400
+    assert stored(database) == []
+
+
+def test_an_oversized_body_is_413(nippo, members):
+    huge = [{"user": "alice", "date": "2026-11-30", "text": "x" * 3000}] * 1000
+    huge.append({"user": "alice", "date": "2026-11-30", "text": "x" * 3000 * 300})
+    assert post(nippo, huge).status_code == 413
+
+
+def test_malformed_json_is_400(nippo, members):
+    answer = requests.post(f"{nippo.url}/api/v1/reports", data="{not json",
+                           headers={**AUTH, "Content-Type": "application/json"}, timeout=10)
+    assert answer.status_code == 400
+
+
+def test_without_an_api_token_the_endpoint_is_404(database, mattermost, clock):
+    running = start_nippo(database, mattermost, clock, NIPPO_API_TOKEN="")
+    try:
+        answer = post(running, {"user": "alice", "date": "2026-11-30", "text": "x"})
+        assert answer.status_code == 404
+    finally:
+        running.stop()

@@ -1,0 +1,171 @@
+"""`to channel` reminders (SPEC §4) through the stand-in, on both databases."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from bot.reminders.common import POST_LIMIT, TickTime, process_id
+from bot.tick import plan_tick
+from db.models import ReminderRun
+from tests.reminder_helpers import TUESDAY_9AM, ZWSP, Scene, mentions_in
+
+MONDAY = date(2026, 11, 30)
+
+
+@pytest.fixture
+def scene(database, mattermost, clock):
+    scene = Scene(database, mattermost, clock)
+    yield scene
+    scene.close()
+
+
+def test_channel_post_mentions_exactly_the_missing(scene):
+    scene.person("boss", leader=True)
+    scene.people("alice", "bob", "carol")
+    scene.report("boss", MONDAY)
+    scene.report("alice", MONDAY)
+    scene.absent("bob", MONDAY)
+    sub_id = scene.subscribe()
+
+    lines = scene.tick(TUESDAY_9AM)
+
+    [post] = scene.channel_posts()
+    assert mentions_in(post["message"]) == {"carol"}
+    assert "/report 2026-11-30" in post["message"]
+    assert post["props"]["nippo_outbox_id"] and post["props"]["from_webhook"] == "true"
+    assert post["pending_post_id"]
+    assert lines == [f"subscription {sub_id} ~dev work date 2026-11-30 missing 1: sent"]
+    [run] = scene.runs()
+    assert (run.state, run.local_date, run.work_date, run.missing) == ("sent", date(2026, 12, 1), MONDAY,
+                                                                      [scene.member_id("carol")])
+
+
+def test_leaders_are_chased_like_everyone(scene):
+    scene.person("boss", leader=True)
+    scene.person("alice")
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM)
+    [post] = scene.channel_posts()
+    assert mentions_in(post["message"]) == {"boss", "alice"}
+
+
+def test_praise_when_everyone_reported(scene):
+    scene.person("boss", leader=True)
+    scene.people("alice", "bob")
+    for name in ("boss", "alice"):
+        scene.report(name, MONDAY)
+    scene.absent("bob", MONDAY)
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM)
+    [post] = scene.channel_posts()
+    assert not mentions_in(post["message"])
+    assert "2026-11-30" in post["message"] and ("filed" in post["message"])
+
+
+def test_nothing_for_an_empty_roster(scene):
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM)
+    assert scene.channel_posts() == []
+    assert [r.state for r in scene.runs()] == ["sent"]
+
+
+def test_nothing_for_an_all_absent_roster(scene):
+    scene.people("alice", "bob")
+    scene.absent("alice", MONDAY)
+    scene.absent("bob", MONDAY)
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM)
+    assert scene.channel_posts() == []
+
+
+def test_inactive_members_and_bots_are_skipped(scene):
+    scene.person("alice")
+    scene.person("ghost", active=False)
+    scene.person("robot", bot=True)
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM)
+    [post] = scene.channel_posts()
+    assert mentions_in(post["message"]) == {"alice"}
+
+
+def test_mention_off_lists_names_without_pinging(scene):
+    scene.people("alice", "bob")
+    scene.subscribe(mention=False)
+    scene.tick(TUESDAY_9AM)
+    [post] = scene.channel_posts()
+    assert mentions_in(post["message"]) == set()
+    assert f"@{ZWSP}alice" in post["message"] and f"@{ZWSP}bob" in post["message"]
+
+
+def test_a_long_list_is_split_below_the_post_limit(scene):
+    names = [f"member-with-a-long-name-{i:04d}" for i in range(700)]
+    scene.people(*names)
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM)
+    posts = scene.channel_posts()
+    assert len(posts) >= 2
+    assert all(len(p["message"]) <= POST_LIMIT for p in posts)
+    pinged = [mentions_in(p["message"]) for p in posts]
+    assert set().union(*pinged) == set(names)
+    assert sum(len(p) for p in pinged) == len(names)  # nobody twice
+
+
+def test_roster_members_outside_the_channel_also_get_a_dm(scene):
+    scene.person("alice")
+    scene.person("remote", in_channel=False)
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM)
+    [post] = scene.channel_posts()
+    assert mentions_in(post["message"]) == {"alice", "remote"}
+    [dm] = scene.dms("remote")
+    assert "/report 2026-11-30" in dm["message"] and "~dev" in dm["message"]
+    assert scene.dms("alice") == []
+    assert [a["id"] for a in dm["props"]["attachments"][0]["actions"]] == ["write", "off", "snooze"]
+
+
+def test_someone_who_files_between_planning_and_sending_is_not_chased(scene):
+    scene.people("alice", "bob")
+    scene.subscribe()
+    plan_tick(scene.services, TickTime(TUESDAY_9AM), process_id())
+    scene.report("alice", MONDAY)
+    scene.tick(TUESDAY_9AM)
+    [post] = scene.channel_posts()
+    assert mentions_in(post["message"]) == {"bob"}
+    with scene.database.read() as session:  # what planning saw stays on record
+        assert len(session.scalar(select(ReminderRun.missing))) == 2
+
+
+def test_if_everyone_files_before_sending_the_team_is_praised(scene):
+    scene.people("alice", "bob")
+    scene.subscribe()
+    plan_tick(scene.services, TickTime(TUESDAY_9AM), process_id())
+    scene.report("alice", MONDAY)
+    scene.absent("bob", MONDAY)
+    scene.tick(TUESDAY_9AM)
+    [post] = scene.channel_posts()
+    assert not mentions_in(post["message"]) and "filed" in post["message"]
+
+
+def test_the_persona_speaks_with_its_own_name(scene):
+    scene.person("alice")
+    scene.subscribe(persona="emperor", language="ja")
+    scene.tick(TUESDAY_9AM)
+    [post] = scene.channel_posts()
+    persona = scene.services.personas.get("emperor")
+    assert post["props"]["override_username"] == persona.display_name
+    assert "/report 2026-11-30" in post["message"]
+
+
+def test_dry_run_writes_and_sends_nothing(scene):
+    scene.people("alice", "bob")
+    scene.report("alice", MONDAY)
+    scene.subscribe()
+    lines = scene.tick(TUESDAY_9AM, dry_run=True)
+    assert len(lines) == 1 and "missing 1" in lines[0] and "dry-run" in lines[0]
+    assert scene.runs() == [] and scene.outbox() == [] and scene.post_calls() == 0
+    later = datetime(2026, 12, 1, 4, 0, tzinfo=timezone.utc)
+    assert "skipped" in scene.tick(later, dry_run=True)[0]
+    assert scene.runs() == []

@@ -1,0 +1,67 @@
+"""Exactly once under concurrency: four replicas (processes, each with its own
+database engine and Mattermost client) tick the same simulated minute for 30
+work days and five subscriptions. Every run happens once and every message
+is posted once, counted in the stand-in."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot.clock import FrozenClock
+from db.models import OutboxMessage, ReminderRun
+from tests.reminder_helpers import TUESDAY_9AM, Scene, tick_worker
+
+REPLICAS = 4
+DAYS = 30
+
+
+def test_every_run_and_every_message_exactly_once_with_four_replicas(database, mattermost):
+    scene = Scene(database, mattermost, FrozenClock(TUESDAY_9AM))
+    channels = [scene.channel] + [mattermost.add_channel(scene.channel["team_id"], f"team{n}") for n in range(1, 5)]
+    teams = [scene.team_id] + [scene.add_team(channel) for channel in channels[1:]]
+    for channel in channels[1:]:
+        mattermost.add_channel_member(channel["id"], mattermost.bot["id"])
+    modes = [("channel", True), ("dm", True), ("both", True), ("channel", False), ("dm", True)]
+    for n, (team_id, channel, (delivery, mention)) in enumerate(zip(teams, channels, modes)):
+        for i in range(6):
+            # Some people are on two rosters; one in each team is not in the channel.
+            username = f"u{(n * 4 + i) % 18}"
+            scene.person(username, team_id=team_id, channel=channel, in_channel=i != 5, leader=i == 0)
+        scene.subscribe(team_id=team_id, delivery=delivery, mention=mention, weekdays="0,1,2,3,4,5,6",
+                        escalate=2 if n == 4 else 3)
+    days = [TUESDAY_9AM + timedelta(days=d) for d in range(DAYS)]
+    for d, day in enumerate(days):  # a varying third of the people file each day
+        for i in range(18):
+            if (i + d) % 3 == 0 and f"u{i}" in scene.users:
+                scene.report(f"u{i}", (day - timedelta(days=1)).date())
+    scene.close()
+
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(REPLICAS)
+    replicas = [context.Process(target=tick_worker, args=(database.url, mattermost.url, mattermost.bot_token,
+                                                          barrier, days, seed)) for seed in range(REPLICAS)]
+    for replica in replicas:
+        replica.start()
+    for replica in replicas:
+        replica.join(180)
+    assert [r.exitcode for r in replicas] == [0] * REPLICAS
+
+    with database.read() as session:
+        runs = Counter(session.execute(select(ReminderRun.state)).scalars())
+        assert runs == {"sent": 5 * DAYS}
+        states = dict(session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
+        claimants = set(session.scalars(select(ReminderRun.claimed_by)))
+        senders = set(session.scalars(select(OutboxMessage.leased_by).where(OutboxMessage.state == "sent")))
+        sent = dict(session.execute(select(OutboxMessage.id, OutboxMessage.post_id)
+                                    .where(OutboxMessage.state == "sent", OutboxMessage.kind != "membership")).all())
+    assert set(states) <= {"sent", "cancelled"}
+    assert len(claimants) > 1 and len(senders) > 1, "the replicas did not actually compete"
+    posts = [p for p in mattermost.posts if p["user_id"] == mattermost.bot["id"]]
+    outbox_ids = Counter(p["props"].get("nippo_outbox_id") for p in posts)
+    assert len(posts) == len(sent) > 5 * DAYS
+    assert outbox_ids == Counter({str(message_id): 1 for message_id in sent})
+    assert {p["id"] for p in posts} == set(sent.values())

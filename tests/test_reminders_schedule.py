@@ -1,0 +1,184 @@
+"""When runs happen and which work date they check (SPEC §2, §4), through
+the tick: one run per subscription and local date, ever."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from tests.reminder_helpers import TUESDAY_9AM, Scene, mentions_in
+
+
+def utc(*parts) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def scene(database, mattermost, clock):
+    scene = Scene(database, mattermost, clock)
+    scene.people("alice", "bob")
+    yield scene
+    scene.close()
+
+
+def run_dates(scene) -> list[tuple[date, date, str]]:
+    return [(r.local_date, r.work_date, r.state) for r in scene.runs()]
+
+
+def test_monday_checks_friday(scene):
+    scene.subscribe()
+    scene.tick(utc(2026, 11, 30, 0, 0))  # Monday 09:00 in Tokyo
+    assert run_dates(scene) == [(date(2026, 11, 30), date(2026, 11, 27), "sent")]
+    assert "2026-11-27" in scene.channel_posts()[0]["message"]
+
+
+def test_no_run_on_a_weekend(scene):
+    scene.subscribe()
+    for day in (5, 6):  # Saturday, Sunday
+        scene.tick(utc(2026, 12, day, 1, 0))
+    assert scene.runs() == [] and scene.channel_posts() == []
+
+
+def test_public_holidays_and_the_jp_substitute_holiday_are_skipped(scene):
+    scene.subscribe(holidays="JP")
+    scene.tick(utc(2026, 5, 6, 0, 0))  # Wednesday: substitute holiday for Constitution Day
+    assert scene.runs() == []
+    scene.tick(utc(2026, 5, 7, 0, 0))  # Thursday checks the Friday before Golden Week
+    assert run_dates(scene) == [(date(2026, 5, 7), date(2026, 5, 1), "sent")]
+
+
+def test_team_days_off_are_not_work_days(scene):
+    scene.day_off(date(2026, 11, 30))
+    scene.day_off(date(2026, 12, 2))
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM)  # Monday was off: Tuesday checks Friday
+    scene.tick(utc(2026, 12, 2, 0, 0))  # no run on a team day off
+    scene.tick(utc(2026, 12, 3, 0, 0))  # Thursday checks Tuesday
+    assert run_dates(scene) == [(date(2026, 12, 1), date(2026, 11, 27), "sent"),
+                                (date(2026, 12, 3), date(2026, 12, 1), "sent")]
+
+
+def test_same_day_check(scene):
+    scene.subscribe(check_day="same-day", at_time="18:00")
+    scene.tick(utc(2026, 12, 1, 9, 0))
+    assert run_dates(scene) == [(date(2026, 12, 1), date(2026, 12, 1), "sent")]
+
+
+@pytest.mark.parametrize("at_time, start", [
+    ("02:30", utc(2026, 3, 8, 5, 0)),  # spring forward: 02:30 does not exist that night
+    ("01:30", utc(2026, 11, 1, 4, 0)),  # fall back: 01:30 happens twice
+])
+def test_a_dst_day_fires_once(scene, at_time, start):
+    scene.subscribe(timezone="America/New_York", at_time=at_time, weekdays="0,1,2,3,4,5,6")
+    for minutes in range(0, 6 * 60, 15):
+        scene.tick(start + timedelta(minutes=minutes))
+    assert len(scene.runs()) == 1 and len(scene.channel_posts()) == 1
+
+
+def test_a_run_within_the_catch_up_window_is_still_sent(scene):
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM + timedelta(minutes=179))
+    assert [r.state for r in scene.runs()] == ["sent"] and len(scene.channel_posts()) == 1
+
+
+def test_a_run_later_than_the_catch_up_window_is_skipped_and_never_sent(scene):
+    sub_id = scene.subscribe()
+    lines = scene.tick(TUESDAY_9AM + timedelta(minutes=181))
+    assert lines == [f"subscription {sub_id} ~dev work date 2026-11-30 missing -: skipped (late)"]
+    scene.tick(TUESDAY_9AM + timedelta(minutes=182))
+    scene.change(sub_id, at_time="12:30")  # a skipped run counts as had
+    scene.tick(utc(2026, 12, 1, 3, 30))
+    assert [(r.state, r.reason) for r in scene.runs()] == [("skipped", "late")]
+    assert scene.channel_posts() == []
+
+
+def test_catch_up_window_follows_the_setting(database, mattermost, clock):
+    scene = Scene(database, mattermost, clock, NIPPO_CATCHUP_MINUTES="30")
+    scene.people("alice")
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM + timedelta(minutes=31))
+    assert [r.state for r in scene.runs()] == ["skipped"]
+    scene.close()
+
+
+def test_changing_the_time_mid_day_never_runs_twice(scene):
+    sub_id = scene.subscribe()
+    scene.tick(TUESDAY_9AM)
+    scene.change(sub_id, at_time="10:00")
+    scene.tick(TUESDAY_9AM + timedelta(hours=1))
+    scene.change(sub_id, check_day="same-day", delivery="both")
+    scene.tick(TUESDAY_9AM + timedelta(hours=1, minutes=1))
+    assert len(scene.runs()) == 1 and len(scene.channel_posts()) == 1
+
+
+def test_a_new_subscription_sends_todays_run_at_the_next_tick(scene):
+    scene.tick(TUESDAY_9AM)
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM + timedelta(minutes=5))
+    [post] = scene.channel_posts()
+    assert mentions_in(post["message"]) == {"alice", "bob"}
+
+
+def test_paused_and_disabled_subscriptions_do_not_run(scene):
+    sub_id = scene.subscribe(enabled=False)
+    scene.tick(TUESDAY_9AM)
+    scene.change(sub_id, enabled=True, paused=True)
+    scene.tick(TUESDAY_9AM + timedelta(minutes=1))
+    assert scene.runs() == []
+    scene.change(sub_id, paused=False)
+    scene.tick(TUESDAY_9AM + timedelta(minutes=2))
+    assert len(scene.runs()) == 1
+
+
+def test_a_claim_whose_claimant_died_is_taken_over_when_its_lease_runs_out(scene):
+    from db.models import ReminderRun
+
+    sub_id = scene.subscribe()
+    with scene.database.write() as session:
+        session.add(ReminderRun(subscription_id=sub_id, local_date=date(2026, 12, 1), work_date=date(2026, 11, 30),
+                                state="claimed", claimed_by="dead-replica", lease_until=TUESDAY_9AM + timedelta(minutes=5),
+                                scheduled_at=TUESDAY_9AM, deadline=TUESDAY_9AM + timedelta(hours=3),
+                                created_at=TUESDAY_9AM))
+    scene.tick(TUESDAY_9AM + timedelta(minutes=1))
+    assert [r.state for r in scene.runs()] == ["claimed"] and scene.channel_posts() == []
+    lines = scene.tick(TUESDAY_9AM + timedelta(minutes=5))
+    assert lines[0].endswith("missing 2: sent")
+    [run] = scene.runs()
+    assert run.state == "sent" and run.claimed_by != "dead-replica"
+    assert len(scene.channel_posts()) == 1
+
+
+def test_console_mode_prints_the_reminder(database, clock):
+    import io
+
+    from bot.config import Settings
+    from bot.mattermost import ConsoleClient
+    from bot.services import build_services
+    from bot.tick import run_tick
+    from db.models import Member, RosterEntry, Subscription, Team
+
+    stream = io.StringIO()
+    services = build_services(Settings.from_env({"NIPPO_DATABASE_URL": database.url}), database=database,
+                              mattermost=ConsoleClient(stream=stream), clock=clock)
+    with database.write() as session:
+        team = Team(channel_id="console-channel", channel_name="dev", created_at=TUESDAY_9AM)
+        member = Member(user_id="alice", username="alice")
+        session.add_all([team, member])
+        session.flush()
+        session.add(RosterEntry(team_id=team.id, member_id=member.id, role="leader", added_at=TUESDAY_9AM))
+        session.add(Subscription(team_id=team.id, timezone="Asia/Tokyo", persona="plain", language="en",
+                                 created_at=TUESDAY_9AM, updated_at=TUESDAY_9AM))
+    lines = run_tick(services, TUESDAY_9AM)
+    assert lines[0].endswith("missing 1: sent")
+    assert stream.getvalue().count("/report 2026-11-30") == 1  # the channel post, no DM
+
+
+def test_the_scheduler_thread_runs_the_same_tick(scene):
+    from bot.tick import make_tick
+
+    scene.subscribe()
+    tick = make_tick(scene.services)
+    assert tick(TUESDAY_9AM, should_stop=lambda: False)[0].endswith("missing 2: sent")
+    assert tick(TUESDAY_9AM + timedelta(minutes=1)) == []
+    assert len(scene.channel_posts()) == 1
