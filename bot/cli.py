@@ -13,6 +13,7 @@ import sys
 from datetime import datetime, timezone
 
 from bot.config import ConfigError, Settings
+from bot.mattermost import MattermostError
 from bot.sources import SourceMisconfigured
 
 log = logging.getLogger("nippo")
@@ -37,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except SourceMisconfigured as error:
         print(f"nippo: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except MattermostError as error:
+        reason = f"HTTP {error.status}" if error.status else "no answer"
+        print(f"nippo: NIPPO_MATTERMOST_URL: Mattermost refused or did not answer {error.operation or 'a call'} "
+              f"({reason}{', ' + error.error_id if error.error_id else ''})", file=sys.stderr)
         return EXIT_CONFIG
 
 
@@ -180,7 +186,8 @@ def _serve(args) -> int:
 
 
 def _remind(args) -> int:
-    settings = Settings.from_env().require("bot_token")
+    # The tick signs the buttons it sends: with another key than `serve` has, every click would be refused.
+    settings = Settings.from_env().require("bot_token", "secret_key")
     services = _services(settings)
     from bot.tick import run_tick
 

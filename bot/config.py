@@ -123,7 +123,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         raise ConfigError("NIPPO_SCHEDULER", f"must be on or off, not {scheduler!r}")
 
     catchup_raw = get("NIPPO_CATCHUP_MINUTES") or str(Settings.catchup_minutes)
-    if not catchup_raw.isdigit() or not 0 <= int(catchup_raw) <= 24 * 60:
+    if not re.fullmatch(r"[0-9]{1,5}", catchup_raw) or not 0 <= int(catchup_raw) <= 24 * 60:
         raise ConfigError("NIPPO_CATCHUP_MINUTES", f"must be a whole number of minutes from 0 to 1440, not {catchup_raw!r}")
 
     source = (get("NIPPO_REPORT_SOURCE") or "builtin").lower()
@@ -137,8 +137,9 @@ def _read(env: Mapping[str, str]) -> Settings:
         _database_url(source_url, variable="NIPPO_REPORT_SOURCE_URL", any_dialect=True)
         if not source_query:
             raise ConfigError("NIPPO_REPORT_SOURCE_QUERY", "is required when NIPPO_REPORT_SOURCE is sql")
-        if ":work_date" not in source_query:
-            raise ConfigError("NIPPO_REPORT_SOURCE_QUERY", "must use the parameter :work_date")
+        if "work_date" not in _bind_names(source_query):
+            raise ConfigError("NIPPO_REPORT_SOURCE_QUERY", "must use the parameter :work_date "
+                                                           "(write a cast as CAST(:work_date AS text), not :work_date::text)")
         if not re.match(r"\s*(select|with)\b", source_query, re.IGNORECASE):
             raise ConfigError("NIPPO_REPORT_SOURCE_QUERY", "must be a SELECT")
     if source == "http":
@@ -179,6 +180,15 @@ def valid_timezone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
+
+
+def _bind_names(query: str) -> set[str]:
+    from sqlalchemy import text
+
+    try:
+        return set(text(query).compile().binds)
+    except Exception:  # an unparseable query has no usable parameter either
+        return set()
 
 
 def _holiday_country_known(code: str) -> bool:

@@ -4,32 +4,37 @@
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 import requests
 
 log = logging.getLogger("nippo.responder")
 
+_HOOK_PATH = re.compile(r"/hooks/commands/[A-Za-z0-9]{20,40}$")
+
 
 class Responder:
     def __init__(self, mattermost_url: str | None, timeout: float = 10.0):
-        self._allowed_host = urlsplit(mattermost_url).netloc if mattermost_url else None
+        self._console = not mattermost_url
         self._timeout = timeout
         self.sent: list[tuple[str, str]] = []  # console mode keeps them here and prints them
 
     def send(self, response_url: str, text: str) -> bool:
-        if self._allowed_host is None:
+        if self._console:
             print(text, flush=True)
             self.sent.append((response_url, text))
             return True
-        # Only ever post back to the Mattermost nippo is configured for: the URL
-        # arrives in a request and must not make nippo call anywhere else.
-        if urlsplit(response_url).netloc != self._allowed_host:
-            log.warning("ignoring a response_url outside the Mattermost server")
+        # Mattermost builds the URL from its SiteURL, which may differ from the
+        # address nippo uses to reach it; so the host is not compared, but the
+        # URL must have the shape of a command hook, and redirects are not followed.
+        parts = urlsplit(response_url)
+        if parts.scheme not in ("http", "https") or not _HOOK_PATH.search(parts.path):
+            log.warning("ignoring a response_url that is not a Mattermost command hook")
             return False
         body = {"response_type": "ephemeral", "text": text, "skip_slack_parsing": True}
         try:
-            answer = requests.post(response_url, json=body, timeout=self._timeout)
+            answer = requests.post(response_url, json=body, timeout=self._timeout, allow_redirects=False)
         except requests.RequestException as error:
             log.warning("response_url follow-up failed: %s", type(error).__name__)
             return False

@@ -45,7 +45,7 @@ class Signer:
             expected = _digest(self._key, fields)
         except (TypeError, ValueError):
             return None
-        return fields if hmac.compare_digest(expected, signature) else None
+        return fields if hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")) else None
 
     def sign_text(self, fields: dict[str, Any]) -> str:
         """A signed value as one string, for dialog ``state``."""

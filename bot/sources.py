@@ -16,7 +16,7 @@ import requests
 from sqlalchemy import Date, bindparam, create_engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 
 log = logging.getLogger("nippo.sources")
 
@@ -65,7 +65,7 @@ class SqlSource:
         kwargs: dict = {"pool_pre_ping": True}
         if parsed.get_backend_name() == "postgresql":
             kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on", "connect_timeout": 10}
-        self._engine = create_engine(parsed, **kwargs)
+        self._engine = create_engine(parsed, hide_parameters=True, **kwargs)
         self._query = text(query).bindparams(bindparam("work_date", type_=Date))
 
     def reported_keys(self, work_date: date) -> frozenset[str]:
@@ -132,7 +132,11 @@ class HttpSource:
 
 def make_source(settings: Settings, database=None):
     if settings.report_source == "sql":
-        return SqlSource(settings.report_source_url, settings.report_source_query, settings.member_key)
+        try:
+            return SqlSource(settings.report_source_url, settings.report_source_query, settings.member_key)
+        except (SQLAlchemyError, ImportError) as error:  # e.g. no driver installed for that database
+            raise ConfigError("NIPPO_REPORT_SOURCE_URL", f"cannot be used ({type(error).__name__}: "
+                                                         f"{str(error).splitlines()[0][:160]})") from None
     if settings.report_source == "http":
         return HttpSource(settings.report_source_url, settings.report_source_token, settings.member_key)
     return BuiltinSource()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from datetime import date
+import re
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import func, select
 
-from commands.grammar import REPORT_TEXT_LIMIT
+from commands.grammar import REPORT_TEXT_LIMIT, storable
 from db import queries
 from db.models import Member
 
@@ -22,6 +24,8 @@ log = logging.getLogger("nippo.api")
 blueprint = Blueprint("api", __name__)
 
 MAX_ITEMS = 1000
+# 1,000 reports of 3,000 characters, each escaped as \uXXXX at worst (6 bytes), plus the JSON around them.
+MAX_BODY_BYTES = 20 * 1024 * 1024
 KEYS = ("user", "email", "external_id")
 COLUMNS = {"user": Member.username, "email": Member.email, "external_id": Member.external_id}
 
@@ -39,6 +43,7 @@ def push_reports():
         abort(404)
     if not _authorized(expected):
         return jsonify(error="unauthorized"), 401
+    request.max_content_length = MAX_BODY_BYTES
     if not request.is_json:
         return jsonify(error="expected a JSON body"), 400
     body = request.get_json(silent=True)
@@ -49,13 +54,20 @@ def push_reports():
         return jsonify(error="no reports given"), 400
     if len(items) > MAX_ITEMS:
         return jsonify(error=f"at most {MAX_ITEMS} reports at once, got {len(items)}"), 400
-    checked, errors = _check(items)
     now = services.clock()
+    # As for /report: at most one day ahead (in the default zone: an API call has no member zone yet).
+    latest = now.astimezone(ZoneInfo(services.settings.timezone)).date() + timedelta(days=1)
+    checked, errors = _check(items, latest)
     with services.database.write() as session:
         members = _members(session, checked)
         for index, item in enumerate(checked):
-            if item is not None and members.get((item["key"], item["value"].lower())) is None:
+            if item is None:
+                continue
+            match = (item["key"], item["value"].lower())
+            if match not in members:
                 errors.append({"index": index, "error": f"unknown {item['key']} {item['value']!r}"})
+            elif members[match] is None:
+                errors.append({"index": index, "error": f"{item['key']} {item['value']!r} names several members"})
         if errors:
             session.rollback()
             return jsonify(error="nothing was stored", items=sorted(errors, key=lambda e: e["index"])), 400
@@ -65,10 +77,11 @@ def push_reports():
     return jsonify(stored=len(checked)), 200
 
 
-def _check(items: list) -> tuple[list, list]:
+def _check(items: list, latest: date) -> tuple[list, list]:
+    """Each item checked on its own; ``latest`` is the last work date a report may have."""
     checked, errors = [], []
     for index, item in enumerate(items):
-        problem, value = _check_one(item)
+        problem, value = _check_one(item, latest)
         if problem:
             errors.append({"index": index, "error": problem})
             checked.append(None)
@@ -77,7 +90,7 @@ def _check(items: list) -> tuple[list, list]:
     return checked, errors
 
 
-def _check_one(item) -> tuple[str | None, dict | None]:
+def _check_one(item, latest: date) -> tuple[str | None, dict | None]:
     if not isinstance(item, dict):
         return "each report is a JSON object", None
     named = [k for k in KEYS if k in item]
@@ -90,18 +103,24 @@ def _check_one(item) -> tuple[str | None, dict | None]:
     unknown = set(item) - set(KEYS) - {"date", "text"}
     if unknown:
         return f"unknown field {sorted(unknown)[0]!r}", None
+    if not storable(value):
+        return f"{key} contains characters that cannot be stored", None
     raw_date = item.get("date")
     try:
-        if not isinstance(raw_date, str) or len(raw_date) != 10:
+        if not isinstance(raw_date, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw_date):
             raise ValueError
         work_date = date.fromisoformat(raw_date)
     except ValueError:
         return "date must be YYYY-MM-DD", None
+    if work_date > latest:
+        return f"date {raw_date} is more than one day ahead", None
     text = item.get("text")
     if not isinstance(text, str) or not text.strip():
         return "text must be a non-empty string", None
     if len(text) > REPORT_TEXT_LIMIT:
         return f"text is longer than {REPORT_TEXT_LIMIT} characters", None
+    if not storable(text):
+        return "text contains characters that cannot be stored (NUL or invalid Unicode)", None
     return None, {"key": key, "value": value.strip().lstrip("@") if key == "user" else value.strip(),
                   "date": work_date, "text": text}
 
@@ -114,5 +133,6 @@ def _members(session, checked: list) -> dict[tuple[str, str], int]:
         if not wanted:
             continue
         for member_id, value in session.execute(select(Member.id, column).where(func.lower(column).in_(wanted))):
-            found[(key, value.lower())] = member_id
+            # Two members with one key (e-mail shared, say): refuse rather than guess.
+            found[(key, value.lower())] = None if (key, value.lower()) in found else member_id
     return found

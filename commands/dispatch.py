@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.config import valid_timezone
 from bot.mattermost import MattermostError
 from commands import grammar
 from commands.context import Ctx
@@ -44,8 +45,12 @@ def handle_command(services, request: CommandRequest, now: datetime) -> Reply:
     if request.command == "/report-status" and services.status_cache is not None:
         # Read the version before rendering: a write meanwhile makes the entry stale at once.
         cache_key = (request.channel_id, request.user_id, request.text.strip().lower())
-        version = services.database.data_version()
-        cached = services.status_cache.get(cache_key, version, now)
+        try:
+            version = services.database.data_version()
+        except Exception:  # the database will answer for itself below; no cache this time
+            log.warning("could not read the data version; answering without the status cache")
+            cache_key = None
+        cached = services.status_cache.get(cache_key, version, now) if cache_key else None
         if cached is not None:
             return Reply(cached)
     reply = _handle(services, request, now)
@@ -55,7 +60,13 @@ def handle_command(services, request: CommandRequest, now: datetime) -> Reply:
 
 
 def _handle(services, request: CommandRequest, now: datetime) -> Reply:
-    ctx = make_context(services, request, now)
+    try:
+        ctx = make_context(services, request, now)
+    except Exception:
+        request_id = secrets.token_hex(4)
+        log.exception("request %s: %s failed before it started", request_id, request.command)
+        persona = services.personas.get(services.settings.persona)
+        return Reply(persona.say("error.internal", services.settings.language, request_id=request_id))
     try:
         return _route(ctx)
     except CommandError as error:
@@ -93,7 +104,8 @@ def make_context(services, request: CommandRequest, now: datetime) -> Ctx:
         member_zone = session.scalar(select(Member.timezone).where(Member.user_id == request.user_id))
     if row is not None:
         persona_name, lang, zone = row
-    zone = member_zone or zone
+    if member_zone and valid_timezone(member_zone):
+        zone = member_zone
     persona = services.personas.get(persona_name, fallback=settings.persona)
     return Ctx(request=request, services=services, now=now, persona=persona, lang=lang, timezone=zone)
 

@@ -23,11 +23,11 @@ __all__ = [
     "ShowStatus", "Subscribe", "TeamAdd", "TeamDaysOff", "TeamLeader", "TeamLink",
     "TeamList", "TeamRemove", "TeamSync", "Unsubscribe", "UsageError", "parse_date",
     "parse_report", "parse_report_status", "parse_span", "parse_subscribe",
-    "parse_team", "parse_unsubscribe",
+    "parse_team", "parse_unsubscribe", "storable",
 ]
 
 REPORT_TEXT_LIMIT = 3000
-EXTERNAL_ID_LIMIT = 255
+EXTERNAL_ID_LIMIT = 200  # the external_id column
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,15 @@ def _file(work_date: date, body: str) -> FileReport | UsageError:
         return FileReport(work_date, None)
     if len(body) > REPORT_TEXT_LIMIT:
         return usage_error("report", "error.text_too_long", limit=REPORT_TEXT_LIMIT, length=len(body))
+    if not storable(body):
+        return usage_error("report", "error.bad_characters")
     return FileReport(work_date, body)
+
+
+def storable(text: str) -> bool:
+    """Text both databases can keep: no NUL (PostgreSQL refuses it) and no
+    lone surrogates (they are not UTF-8)."""
+    return "\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def _absence(on: bool, args: list[Token], today: date) -> MarkAbsence | UsageError:

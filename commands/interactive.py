@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.buttons import ACTIONS, reminder_attachment
 from bot.mattermost import MattermostError
 from commands.dialogs import CALLBACK_ID, open_report_dialog
-from commands.grammar import REPORT_TEXT_LIMIT, parse_date
+from commands.grammar import REPORT_TEXT_LIMIT, parse_date, storable
 from commands.people import upsert_member
 from db import queries
 from db.models import Member, OutboxMessage, RosterEntry, Subscription
@@ -198,6 +198,8 @@ def _read_submission(services, persona, lang, submission: dict, state: dict, now
         errors["text"] = persona.say("dialog.error_empty", lang)
     elif len(text) > REPORT_TEXT_LIMIT:
         errors["text"] = persona.say("dialog.error_too_long", lang, limit=REPORT_TEXT_LIMIT)
+    elif not storable(text):
+        errors["text"] = persona.say("error.bad_characters", lang)
     raw_date = submission.get("work_date", state.get("d"))
     work_date = None
     if not isinstance(raw_date, str):

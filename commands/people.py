@@ -7,8 +7,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.config import valid_timezone
 from bot.mattermost import MattermostError
 from commands.reply import CommandError
+from db import queries
 from db.models import Member
 
 
@@ -34,14 +36,19 @@ def user_timezone(user: dict) -> str | None:
 
 def upsert_member(session: Session, user: dict, now: datetime) -> Member:
     """The member row for a Mattermost user, created or refreshed."""
-    member = session.scalars(select(Member).where(Member.user_id == user["id"])).first()
-    if member is None:
-        member = Member(user_id=user["id"], username=user.get("username") or user["id"])
-        session.add(member)
+    # Insert-or-nothing first: two requests about a new user at once must not collide.
+    session.execute(queries.insert_for(session, Member)
+                    .values(user_id=user["id"], username=(user.get("username") or user["id"])[:64], active=True,
+                            is_bot=False)
+                    .on_conflict_do_nothing(index_elements=[Member.user_id]))
+    member = session.scalars(select(Member).where(Member.user_id == user["id"])).one()
     member.username = user.get("username") or member.username
     if user.get("email"):
-        member.email = user["email"]
-    member.timezone = user_timezone(user) or member.timezone
+        member.email = user["email"][:320]
+    # Browsers report zones Python may not know; keep only usable ones.
+    zone = user_timezone(user)
+    if zone and len(zone) <= 64 and valid_timezone(zone):
+        member.timezone = zone
     member.active = is_active(user)
     member.is_bot = is_bot(user)
     member.updated_at = now
@@ -82,6 +89,14 @@ def resolve_usernames(ctx, usernames: list[str]) -> list[dict]:
 
         raise CommandError("error.unknown_user", names=", ".join(inert_name(n) for n in unknown))
     return [by_name[n] for n in wanted]
+
+
+def bot_mention(ctx) -> str:
+    """@BOTNAME, for "invite @BOTNAME to this channel first"."""
+    try:
+        return "@" + ctx.mattermost.me()["username"]
+    except MattermostError:
+        return "@nippo"
 
 
 def member_by_user_id(session: Session, user_id: str) -> Member | None:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete
 
 from bot.mattermost import MattermostError
 from commands.context import Ctx
 from commands.grammar import FileReport, MarkAbsence
 from commands.people import resolve_usernames, upsert_member
-from commands.permissions import is_admin
+from commands.permissions import may_manage_member
 from commands.reply import CommandError, Reply
 from db import queries
-from db.models import Absence, Member, RosterEntry
+from db.models import Absence
 from persona import name as inert_name
 
 
@@ -61,10 +60,9 @@ def mark_absence(ctx: Ctx, command: MarkAbsence) -> Reply:
     else:
         user = resolve_usernames(ctx, [command.user])[0]
     for_someone_else = user["id"] != ctx.request.user_id
-    admin = is_admin(ctx) if for_someone_else else False
+    if for_someone_else and not may_manage_member(ctx, user["id"]):
+        raise CommandError("error.not_permitted", action=f"/report {'on' if command.on else 'off'} @…")
     with ctx.write() as session:
-        if for_someone_else and not admin and not _leads_a_team_of(session, ctx.request.user_id, user["id"]):
-            raise CommandError("error.not_permitted", action=f"/report {'on' if command.on else 'off'} @…")
         member = upsert_member(session, user, ctx.now)
         if command.on:
             removed = session.execute(
@@ -82,16 +80,6 @@ def mark_absence(ctx: Ctx, command: MarkAbsence) -> Reply:
 
 def _span_text(start: date, end: date) -> str:
     return start.isoformat() if start == end else f"{start.isoformat()}..{end.isoformat()}"
-
-
-def _leads_a_team_of(session: Session, leader_user_id: str, member_user_id: str) -> bool:
-    """A leader may mark absences for members of the teams they lead."""
-    teams_led = select(RosterEntry.team_id).join(Member, Member.id == RosterEntry.member_id).where(
-        Member.user_id == leader_user_id, RosterEntry.role == "leader", RosterEntry.removed_at.is_(None))
-    return session.scalar(
-        select(RosterEntry.team_id).join(Member, Member.id == RosterEntry.member_id).where(
-            Member.user_id == member_user_id, RosterEntry.removed_at.is_(None), RosterEntry.team_id.in_(teams_led))
-    ) is not None
 
 
 def _caller_user(ctx: Ctx) -> dict:

@@ -29,7 +29,7 @@ class CommandRequest:
     @property
     def is_direct(self) -> bool:
         """DMs are named ``<id>__<id>``; group messages have no team channel name either."""
-        return "__" in self.channel_name or self.channel_name.startswith("gm-") or _looks_like_group(self.channel_name)
+        return "__" in self.channel_name or _looks_like_group(self.channel_name)
 
     @classmethod
     def from_form(cls, form) -> "CommandRequest | None":

@@ -7,8 +7,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot import calendar
+from bot.mattermost import MattermostError
 from commands.context import Ctx
 from commands.grammar import ShowStatus
+from commands.people import bot_mention
 from commands.reply import CommandError, Reply
 from db import queries
 from db.subscriptions import outlook
@@ -17,6 +19,7 @@ from persona import join, name
 # Past this many names a status line becomes counts: a long list helps no one
 # and must never be cut mid-name.
 NAMES_LIMIT = 40
+OUTSIDE_SOURCE_CACHE = timedelta(seconds=60)
 TEXT_LIMIT = 3500
 
 
@@ -26,29 +29,47 @@ def show_status(ctx: Ctx, command: ShowStatus) -> Reply:
         if team is None:
             raise CommandError("error.no_team")
         subscription = queries.subscription_of(session, team.id)
+        if subscription is not None and (not subscription.enabled or subscription.paused):
+            subscription = None  # no runs happen: answer as if there were no subscription
         note = None
         work_date = command.work_date
-        valid_until = _next_local_midnight(ctx)
+        valid_until = _next_midnight(ctx.now, ctx.timezone)
+        if subscription is not None:
+            # the default work date turns over at the subscription's midnight too
+            valid_until = min(valid_until, _next_midnight(ctx.now, subscription.timezone))
         if work_date is None:
             work_date, note, next_run = _default_work_date(ctx, session, subscription)
             if next_run is not None:
                 valid_until = min(valid_until, next_run)
         members = queries.roster(session, team.id)
         reported, off = queries.filed_and_off(session, [m.id for m, _ in members], work_date)
-        reported |= _outside_reports(ctx, members, work_date)
-        off -= reported
+    # The outside source is asked after the session is closed: it may take seconds.
+    outside, unreachable = _outside_reports(ctx, members, work_date)
+    reported |= outside
+    off -= reported
     text = render_status(ctx, work_date, members, reported, off)
+    if unreachable:
+        text = f"{text}\n{ctx.say('status.source_unreachable', date=work_date.isoformat())}"
+        valid_until = None  # never reuse an answer that could not count everything
+    elif ctx.services.source is not None and ctx.services.source.name != "builtin":
+        # outside reports change without nippo knowing: reuse briefly at most
+        valid_until = min(valid_until, ctx.now + OUTSIDE_SOURCE_CACHE)
     if note:
         text = f"{text}\n{note}"
     if command.public:
-        ctx.mattermost.create_post(ctx.request.channel_id, text, props=_voice_props(ctx))
+        try:
+            ctx.mattermost.create_post(ctx.request.channel_id, text, props=_voice_props(ctx))
+        except MattermostError as error:
+            if error.permanent:
+                raise CommandError("error.bot_not_in_channel", bot=bot_mention(ctx)) from None
+            raise
         return Reply(ctx.say("status.posted"))
     return Reply(text, cache_until=valid_until)
 
 
-def _next_local_midnight(ctx: Ctx) -> datetime:
-    zone = ZoneInfo(ctx.timezone)
-    tomorrow = ctx.today + timedelta(days=1)
+def _next_midnight(now: datetime, zone_name: str) -> datetime:
+    zone = ZoneInfo(zone_name)
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(tomorrow, time(0, 0), zone).astimezone(timezone.utc)
 
 
@@ -65,22 +86,23 @@ def _default_work_date(ctx: Ctx, session, subscription):
     zone = ctx.settings.timezone
     today = ctx.now.astimezone(ZoneInfo(zone)).date()
     work_date = calendar.last_weekday_before(today)
-    midnight = datetime.combine(today + timedelta(days=1), time(0, 0), ZoneInfo(zone)).astimezone(timezone.utc)
-    return work_date, ctx.say("status.no_subscription", date=work_date.isoformat(), timezone=zone), midnight
+    note = ctx.say("status.no_subscription", date=work_date.isoformat(), timezone=zone)
+    return work_date, note, _next_midnight(ctx.now, zone)
 
 
-def _outside_reports(ctx: Ctx, members, work_date: date) -> set[int]:
-    """Members an outside report source counts as reported (SPEC §7)."""
+def _outside_reports(ctx: Ctx, members, work_date: date) -> tuple[set[int], bool]:
+    """Members an outside report source counts as reported (SPEC §7), and
+    whether the source could not be asked."""
     source = ctx.services.source
     if source is None or source.name == "builtin":
-        return set()
+        return set(), False
     from bot.sources import SourceUnavailable, member_key
 
     try:
         keys = source.reported_keys(work_date)
     except SourceUnavailable:
-        return set()
-    return {m.id for m, _ in members if (member_key(m, source.member_key) or "") in keys}
+        return set(), True
+    return {m.id for m, _ in members if (member_key(m, source.member_key) or "") in keys}, False
 
 
 def render_status(ctx: Ctx, work_date: date, members, reported: set[int], off: set[int]) -> str:

@@ -9,6 +9,7 @@ from bot import calendar
 from bot.mattermost import MattermostError
 from commands.context import Ctx
 from commands.grammar import Subscribe, Unsubscribe
+from commands.people import bot_mention
 from commands.reply import CommandError, Reply
 from commands.teams import authority, ensure_team, require_manager, require_team_channel
 from db import queries
@@ -99,17 +100,10 @@ def _require_bot_can_post(ctx: Ctx) -> None:
         channel = client.get_channel(ctx.request.channel_id)
     except MattermostError as error:
         if error.status in (403, 404):
-            raise CommandError("error.bot_not_in_channel", bot=_bot_name(ctx)) from None
+            raise CommandError("error.bot_not_in_channel", bot=bot_mention(ctx)) from None
         raise
     if channel.get("delete_at"):
-        raise CommandError("error.bot_not_in_channel", bot=_bot_name(ctx))
-
-
-def _bot_name(ctx: Ctx) -> str:
-    try:
-        return "@" + ctx.mattermost.me()["username"]
-    except MattermostError:
-        return "the bot"
+        raise CommandError("error.bot_not_in_channel", bot=bot_mention(ctx))
 
 
 def _new_subscription(ctx: Ctx, team_id: int) -> Subscription:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from commands.context import Ctx
 from commands.grammar import TeamAdd, TeamDaysOff, TeamLeader, TeamLink, TeamList, TeamRemove, TeamSync
@@ -56,10 +56,8 @@ def add(ctx: Ctx, command: TeamAdd) -> Reply:
             if entry is not None and entry.removed_at is None:
                 already.append(user["username"])
                 continue
-            if entry is None:
-                session.add(RosterEntry(team_id=team.id, member_id=member.id, role="member", added_at=ctx.now))
-            else:
-                entry.removed_at, entry.added_at = None, ctx.now
+            entry = queries.ensure_roster_entry(session, team.id, member.id, "member", ctx.now)
+            entry.removed_at, entry.added_at = None, ctx.now
             added.append(user["username"])
     lines = []
     if added:
@@ -108,11 +106,8 @@ def leader(ctx: Ctx, command: TeamLeader) -> Reply:
         team, created = ensure_team(ctx, session)
         require_manager(ctx, session, team, auth, creating=created)
         member = upsert_member(session, user, ctx.now)
-        entry = session.get(RosterEntry, (team.id, member.id))
-        if entry is None:
-            session.add(RosterEntry(team_id=team.id, member_id=member.id, role="leader", added_at=ctx.now))
-        else:
-            entry.role, entry.removed_at = "leader", None
+        entry = queries.ensure_roster_entry(session, team.id, member.id, "leader", ctx.now)
+        entry.role, entry.removed_at = "leader", None
     return Reply(ctx.say("team.leader", name=name(user["username"])))
 
 
@@ -157,10 +152,11 @@ def sync(ctx: Ctx, command: TeamSync) -> Reply:
     """Add the channel's active human members who were not removed before;
     never remove anyone; list roster members who left the channel."""
     auth = _prepare(ctx)
+    # Ask Mattermost first: if it fails, nothing has been written.
+    channel_ids = ctx.mattermost.channel_member_ids(ctx.request.channel_id)
     with ctx.write() as session:
         team, created = ensure_team(ctx, session)
         require_manager(ctx, session, team, auth, creating=created)
-    channel_ids = ctx.mattermost.channel_member_ids(ctx.request.channel_id)
     if len(channel_ids) <= SYNC_INLINE_LIMIT or not ctx.request.response_url:
         return Reply(_sync(ctx, channel_ids))
 
@@ -186,9 +182,8 @@ def _sync(ctx: Ctx, channel_ids: list[str]) -> str:
         team, _ = ensure_team(ctx, session)
         for user in humans:
             member = upsert_member(session, user, ctx.now)
-            entry = session.get(RosterEntry, (team.id, member.id))
-            if entry is None:
-                session.add(RosterEntry(team_id=team.id, member_id=member.id, role="member", added_at=ctx.now))
+            if session.get(RosterEntry, (team.id, member.id)) is None:
+                queries.ensure_roster_entry(session, team.id, member.id, "member", ctx.now)
                 added.append(user["username"])
         left = [m.username for m, _ in queries.roster(session, team.id, include_inactive=True)
                 if m.user_id not in in_channel]
@@ -203,9 +198,20 @@ def link(ctx: Ctx, command: TeamLink) -> Reply:
     auth = _prepare(ctx)
     user = resolve_usernames(ctx, [command.user])[0]
     with ctx.write() as session:
-        team, created = ensure_team(ctx, session)
-        require_manager(ctx, session, team, auth, creating=created)
+        team = queries.team_by_channel(session, ctx.request.channel_id)
+        if team is None:
+            raise CommandError("error.no_team")
+        require_manager(ctx, session, team, auth, creating=False)
         member = upsert_member(session, user, ctx.now)
+        entry = session.get(RosterEntry, (team.id, member.id))
+        if entry is None or entry.removed_at is not None:
+            # Only the members of one's own roster: an id decides whose reports count.
+            raise CommandError("team.not_on_roster", names=name(user["username"]))
+        holder = session.scalar(select(Member.username).where(
+            func.lower(Member.external_id) == command.external_id.lower(), Member.id != member.id))
+        if holder is not None:
+            raise CommandError("error.bad_value", option="link", value=inert(command.external_id),
+                               expected=f"an id not already linked to {name(holder)}")
         member.external_id = command.external_id
     return Reply(ctx.say("team.linked", name=name(user["username"]), external_id=inert(command.external_id)))
 
@@ -219,9 +225,9 @@ def days_off(ctx: Ctx, command: TeamDaysOff) -> Reply:
         if command.on:
             session.execute(delete(TeamDayOff).where(TeamDayOff.team_id == team.id, TeamDayOff.day.in_(days)))
         else:
-            existing = set(session.scalars(select(TeamDayOff.day).where(
-                TeamDayOff.team_id == team.id, TeamDayOff.day.in_(days))))
-            session.add_all(TeamDayOff(team_id=team.id, day=d) for d in days if d not in existing)
+            session.execute(queries.insert_for(session, TeamDayOff)
+                            .values([{"team_id": team.id, "day": d} for d in days])
+                            .on_conflict_do_nothing(index_elements=[TeamDayOff.team_id, TeamDayOff.day]))
     start, end = command.dates.start, command.dates.end
     dates = start.isoformat() if start == end else f"{start.isoformat()}..{end.isoformat()}"
     return Reply(ctx.say("team.days_off_cleared" if command.on else "team.days_off_set", dates=dates))

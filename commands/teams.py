@@ -12,7 +12,7 @@ from commands.people import upsert_member
 from commands.permissions import is_admin, is_leader
 from commands.reply import CommandError
 from db import queries
-from db.models import RosterEntry, Team
+from db.models import Team
 
 
 def require_team_channel(ctx: Ctx) -> None:
@@ -36,11 +36,14 @@ def ensure_team(ctx: Ctx, session: Session) -> tuple[Team, bool]:
     team = queries.team_by_channel(session, ctx.request.channel_id)
     if team is not None:
         return team, False
-    team = Team(channel_id=ctx.request.channel_id, mattermost_team_id=ctx.request.team_id or None,
-                channel_name=ctx.request.channel_name or None, created_at=ctx.now)
-    session.add(team)
-    session.flush()
-    return team, True
+    created = session.execute(
+        queries.insert_for(session, Team)
+        .values(channel_id=ctx.request.channel_id, mattermost_team_id=ctx.request.team_id or None,
+                channel_name=(ctx.request.channel_name or None) and ctx.request.channel_name[:128], created_at=ctx.now)
+        .on_conflict_do_nothing(index_elements=[Team.channel_id])
+        .returning(Team.id)
+    ).first()
+    return queries.team_by_channel(session, ctx.request.channel_id), created is not None
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,8 @@ def require_manager(ctx: Ctx, session: Session, team: Team, auth: Authority, *, 
         if not auth.admin:
             raise CommandError("error.not_admin")
         member = upsert_member(session, auth.caller, ctx.now)
-        entry = session.get(RosterEntry, (team.id, member.id))
-        if entry is None:
-            session.add(RosterEntry(team_id=team.id, member_id=member.id, role="leader", added_at=ctx.now))
-        else:
-            entry.role, entry.removed_at = "leader", None
+        entry = queries.ensure_roster_entry(session, team.id, member.id, "leader", ctx.now)
+        entry.role, entry.removed_at = "leader", None
         session.flush()
         return
     if auth.admin or is_leader(session, team, ctx.request.user_id):

@@ -14,9 +14,22 @@ from db.models import Absence, Member, ReminderRun, Report, RosterEntry, Subscri
 CHASE_LOOKBACK_DAYS = 60
 
 
-def _insert(session: Session, model):
+def insert_for(session: Session, model):
+    """An INSERT that knows ON CONFLICT, in the session's dialect."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+_insert = insert_for
+
+
+def ensure_roster_entry(session: Session, team_id: int, member_id: int, role: str, now: datetime) -> RosterEntry:
+    """The member's roster entry on a team, created if missing (race-free)."""
+    session.execute(insert_for(session, RosterEntry)
+                    .values(team_id=team_id, member_id=member_id, role=role, added_at=now)
+                    .on_conflict_do_nothing(index_elements=[RosterEntry.team_id, RosterEntry.member_id]))
+    return session.scalars(select(RosterEntry).where(RosterEntry.team_id == team_id,
+                                                     RosterEntry.member_id == member_id)).one()
 
 
 def save_report(session: Session, member_id: int, work_date: date, text: str, source: str, now: datetime) -> bool:

@@ -37,11 +37,12 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(
             parsed,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            hide_parameters=True,  # parameters are user content: never in a log line
             **kwargs,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -109,8 +110,11 @@ class Database:
                 row = cursor.fetchone()
                 cursor.close()
                 return int(row[0]) if row else 0
-            except self._version_engine.dialect.loaded_dbapi.OperationalError:
+            except (self._version_engine.dialect.loaded_dbapi.OperationalError,
+                    self._version_engine.dialect.loaded_dbapi.InterfaceError):
+                # The server restarted: every pooled connection is dead, not just this one.
                 connection.invalidate()
+                self._version_engine.dispose()
                 if attempt == 2:
                     raise
             finally:
@@ -123,7 +127,7 @@ class Database:
             if self.kind == "sqlite":
                 self._version_engine = make_engine(self.url, pool_reset_on_return=None)
             else:
-                self._version_engine = create_engine(parsed, isolation_level="AUTOCOMMIT",
+                self._version_engine = create_engine(parsed, isolation_level="AUTOCOMMIT", hide_parameters=True,
                                                      pool_reset_on_return=None, pool_size=10, max_overflow=20)
         return self._version_engine
 

@@ -41,6 +41,9 @@ def install(factory: sessionmaker) -> None:
 
     @event.listens_for(factory, "before_commit")
     def _before_commit(session: Session):
+        # before_commit runs before the final autoflush: flush now so that
+        # changes still pending are seen (and marked) before deciding.
+        session.flush()
         if session.info.pop(_MARK, False):
             bump(session)
 

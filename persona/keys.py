@@ -116,6 +116,8 @@ _key("status.everyone", "Everyone has reported for {date}.", "date")
 _key("status.empty", "The roster is empty.", "date")
 _key("status.no_subscription", "Note: no subscription, so the previous Mon-Fri day in {timezone} was used.",
      "date timezone", "date timezone")
+_key("status.source_unreachable", "The outside report source could not be read: reports there are not counted.",
+     "date", "date")
 _key("status.posted", "Ephemeral acknowledgement after `/report-status public`.")
 
 # --- /report and absences ---------------------------------------------------
@@ -199,6 +201,7 @@ _key("error.text_too_long", "Report text over {limit} characters.", "limit lengt
 _key("error.empty_text", "Report text is empty.")
 _key("error.not_on_roster", "The caller is not on this channel's roster.")
 _key("error.no_team", "This channel has no roster yet.")
+_key("error.bad_characters", "The text holds characters that cannot be stored (NUL, broken Unicode).")
 _key("error.internal", "Short apology with the request id; never exception text.", "request_id", "request_id")
 _key("dialog.error_empty", "Dialog field error: empty report.")
 _key("dialog.error_too_long", "Dialog field error: report too long.", "limit", "limit")

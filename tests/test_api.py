@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import json
+
 import pytest
 import requests
 from sqlalchemy import select
@@ -84,10 +86,33 @@ def test_more_than_a_thousand_is_refused(nippo, members, database):
     assert stored(database) == []
 
 
-def test_an_oversized_body_is_413(nippo, members):
-    huge = [{"user": "alice", "date": "2026-11-30", "text": "x" * 3000}] * 1000
-    huge.append({"user": "alice", "date": "2026-11-30", "text": "x" * 3000 * 300})
+def test_a_full_list_of_long_japanese_reports_fits(nippo, members, database):
+    """1,000 reports of 3,000 characters, sent with \\uXXXX escapes: about 18 MB of JSON."""
+    from datetime import timedelta
+
+    body = [{"user": "alice", "date": (date(2026, 11, 30) - timedelta(days=n)).isoformat(), "text": "日報" * 1500}
+            for n in range(1000)]
+    answer = post(nippo, body)
+    assert answer.status_code == 200 and answer.json() == {"stored": 1000}
+
+
+def test_an_oversized_body_is_413(nippo, members, database):
+    huge = [{"user": "alice", "date": "2026-11-30", "text": "x" * 3000}] * 7500
     assert post(nippo, huge).status_code == 413
+    assert stored(database) == []
+
+
+@pytest.mark.parametrize("item, fragment", [
+    ({"user": "alice", "date": "2099-01-01", "text": "x"}, "ahead"),
+    ({"user": "alice", "date": "2026-W01-1", "text": "x"}, "YYYY-MM-DD"),
+    ({"user": "alice", "date": "2026-11-30", "text": "a\u0000b"}, "stored"),
+    ({"user": "alice", "date": "2026-11-30", "text": "\ud800"}, "stored"),
+])
+def test_dates_ahead_and_unstorable_text_are_bad_items(nippo, members, database, item, fragment):
+    answer = requests.post(f"{nippo.url}/api/v1/reports", data=json.dumps(item),
+                           headers={**AUTH, "Content-Type": "application/json"}, timeout=10)
+    assert answer.status_code == 400 and fragment in answer.json()["items"][0]["error"]
+    assert stored(database) == []
 
 
 def test_malformed_json_is_400(nippo, members):

@@ -266,6 +266,7 @@ def test_team_list_flags_deactivated_members(nippo, people, mattermost):
 
 def test_team_link_and_days_off(nippo, people, database):
     subscribed(nippo, people)
+    nippo.reply(people["boss"], "add @alice @bob", "/team")
     nippo.reply(people["boss"], "link @alice E-1234", "/team")
     with database.read() as session:
         assert session.scalars(select(Member.external_id).where(Member.username == "alice")).one() == "E-1234"
@@ -273,6 +274,30 @@ def test_team_link_and_days_off(nippo, people, database):
     assert count(database, TeamDayOff) == 6
     nippo.reply(people["boss"], "on 2026-12-29", "/team")
     assert count(database, TeamDayOff) == 5
+
+
+def test_team_link_only_for_this_roster_and_unique_ids(nippo, people, mattermost, database):
+    subscribed(nippo, people)
+    nippo.reply(people["boss"], "add @alice @bob", "/team")
+    nippo.reply(people["boss"], "link @alice E-1", "/team")
+    taken = nippo.reply(people["boss"], "link @bob e-1", "/team")
+    assert "alice" in taken and "/team add" in taken
+    stranger = nippo.reply(people["boss"], "link @carol E-9", "/team")
+    assert "carol" in stranger
+    with database.read() as session:
+        links = dict(session.execute(select(Member.username, Member.external_id)).all())
+    assert links.get("alice") == "E-1" and links.get("bob") is None and links.get("carol") is None
+
+
+def test_an_admin_of_another_channel_cannot_mark_my_absence(nippo, people, mattermost, database):
+    subscribed(nippo, people)
+    nippo.reply(people["boss"], "add @alice", "/team")
+    den = mattermost.add_channel(mattermost.team["id"], "mallorys-den")
+    mattermost.add_channel_member(den["id"], people["bob"]["id"], scheme_admin=True)
+    mattermost.add_channel_member(den["id"], mattermost.bot["id"])
+    refused = nippo.reply(people["bob"], "off @alice 2026-11-30..2026-12-01", "/report", channel=den)
+    assert "/report [DATE]" in refused
+    assert count(database, Absence) == 0
 
 
 def test_team_changes_need_a_leader(nippo, people, database):
@@ -361,3 +386,27 @@ def test_status_answers_are_fresh_after_a_write_on_another_replica(nippo, people
         return next(line for line in text.splitlines() if "boss" in line)
 
     assert "alice" in missing_line(before) and "alice" not in missing_line(after) and "alice" in after
+
+
+def test_a_member_whose_client_reports_an_unknown_zone_still_gets_answers(nippo, people, mattermost):
+    odd = mattermost.add_user("odd", timezone={"useAutomaticTimezone": "true", "automaticTimezone": "Etc/Unknown",
+                                               "manualTimezone": ""})
+    mattermost.add_channel_member(mattermost.channel["id"], odd["id"])
+    for _ in range(2):
+        assert "2026-12-01" in nippo.reply(odd, "did things", "/report")
+
+
+@pytest.mark.parametrize("change", ["remove @bob", "off 2026-11-30"])
+def test_cached_status_follows_roster_and_day_off_changes(nippo, people, change):
+    subscribed(nippo, people)
+    nippo.reply(people["boss"], "add @alice @bob", "/team")
+    before = nippo.reply(people["alice"], "", "/report-status")
+    nippo.reply(people["boss"], change, "/team")
+    after = nippo.reply(people["alice"], "", "/report-status")
+    assert after != before
+
+
+def test_report_text_with_a_nul_is_refused_with_the_usage(nippo, people, database):
+    text = nippo.reply(people["alice"], "did a\x00b", "/report")
+    assert "/report [DATE]" in text
+    assert count(database, Report) == 0

@@ -435,8 +435,14 @@ def test_every_parser_returns_one_of_its_results_and_never_raises(text, today, t
 
 
 @settings(max_examples=200, deadline=None)
-@given(body=st.text(min_size=1, max_size=REPORT_TEXT_LIMIT))
+@given(body=st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                    min_size=1, max_size=REPORT_TEXT_LIMIT))
 def test_report_text_after_a_date_is_kept_verbatim(body):
     body = body.lstrip()
     got = parse_report("2026-11-26 " + body, TODAY)
     assert got == FileReport(D(2026, 11, 26), body or None)
+
+
+@pytest.mark.parametrize("text", ["did a\x00b", "broken \ud800 text"])
+def test_report_text_that_cannot_be_stored_is_refused(text):
+    assert parse_report("2026-11-26 " + text, TODAY) == UsageError("report", "error.bad_characters", {})
