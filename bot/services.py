@@ -32,6 +32,7 @@ class Services:
     users: Any = None  # bot.users.UserCache
     responder: Any = None  # bot.responder.Responder
     status_cache: Any = None  # commands.status_cache.StatusCache
+    delivery: Any = None  # bot.reminders delivery options (workers, clocks, rate gate)
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="nippo-later"))
     pending: list = field(default_factory=list)

@@ -185,10 +185,10 @@ def mentions_in(text: str) -> set[str]:
     return set(re.findall(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9._-]*)", text))
 
 
-def tick_worker(database_url: str, mattermost_url: str, token: str, barrier, days: list[datetime],
+def tick_worker(database_url: str, mattermost_url: str, token: str, barrier, ticks: list[datetime],
                 seed: int) -> None:
     """One replica in its own process: its own engine and Mattermost client,
-    ticking each simulated day when every replica is ready to."""
+    ticking each simulated minute when every replica is ready to."""
     from db.session import Database
 
     database = Database(database_url)
@@ -199,9 +199,9 @@ def tick_worker(database_url: str, mattermost_url: str, token: str, barrier, day
     services = build_services(settings, database=database, mattermost=client)
     services.delivery = DeliveryOptions(random=random.Random(seed))
     try:
-        for day in days:
+        for moment in ticks:
             barrier.wait(timeout=120)
-            run_tick(services, day)
+            run_tick(services, moment)
     finally:
         client.close()
         services.background.shutdown(wait=False)

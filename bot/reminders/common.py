@@ -90,6 +90,9 @@ class DeliveryOptions:
     retry_base: timedelta = timedelta(seconds=30)
     retry_cap: timedelta = timedelta(minutes=15)
     gate: RateGate | None = None
+    # DM channel per user id, as far as this process knows: a known one
+    # costs no call, so it must not take a slot at the gate either.
+    dm_channels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.gate is None:

@@ -64,7 +64,7 @@ class Sender:
             return rendered
         text, persona, buttons = rendered
         if attempt.channel_id is None:
-            attempt.channel_id = self._call(lambda: self._client.direct_channel_id(message["recipient_user_id"]))
+            attempt.channel_id = self._dm_channel(message["recipient_user_id"])
         channel_id = attempt.channel_id
         if attempt.unknown_since is not None and self._real() - attempt.unknown_since.timestamp() >= \
                 self._options.dedup_window:
@@ -150,6 +150,13 @@ class Sender:
                 payload={**base, "seed": f"run{message['run_id']}:{key}", "member": member,
                          "text_key": dm_text_key(member, payload.get("x", 0), outside=True)}))
         return Outcome(DELIVERED, new_rows=rows)
+
+    def _dm_channel(self, user_id: str) -> str:
+        known = self._options.dm_channels.get(user_id)
+        if known is None:
+            known = self._call(lambda: self._client.direct_channel_id(user_id))
+            self._options.dm_channels[user_id] = known
+        return known
 
     def _channel_members(self, channel_id: str) -> frozenset[str]:
         with self._lock:
