@@ -46,7 +46,7 @@ def handle_command(services, request: CommandRequest, now: datetime) -> Reply:
         # Read the version before rendering: a write meanwhile makes the entry stale at once.
         cache_key = (request.channel_id, request.user_id, request.text.strip().lower())
         try:
-            version = services.database.data_version()
+            version = services.status_cache.version(services.database)
         except Exception:  # the database will answer for itself below; no cache this time
             log.warning("could not read the data version; answering without the status cache")
             cache_key = None

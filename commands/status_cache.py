@@ -3,28 +3,50 @@
 An entry is valid while the data version (db.versioning) is the one it was
 rendered at and its own clock limit has not passed (the caller's next local
 midnight, or the moment the next run goes out, after which "the default work
-date" means another day). Any replica's write bumps the version, so an
-answer is never stale across replicas; checking costs one small query.
+date" means another day).
+
+The version is read from the database at most every ``VERSION_MAX_AGE``
+seconds and shared by all threads: under load a database call per request
+would cost more in GIL hand-offs than the answer itself. Writes made by this
+process invalidate at once (``Database.local_writes``); a write on another
+replica shows after at most ``VERSION_MAX_AGE`` (50 ms).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from datetime import datetime
+from typing import Callable
 
 MAX_ENTRIES = 2048
+VERSION_MAX_AGE = 0.05  # seconds
 
 
 class StatusCache:
-    def __init__(self, max_entries: int = MAX_ENTRIES):
-        self._entries: OrderedDict[tuple, tuple[int, datetime, str]] = OrderedDict()
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_age: float = VERSION_MAX_AGE,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self._entries: OrderedDict[tuple, tuple[object, datetime, str]] = OrderedDict()
         self._lock = threading.Lock()
         self._max = max_entries
+        self._max_age = max_age
+        self._monotonic = monotonic
+        self._version: tuple[float, int] | None = None  # (read at, value)
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple, version: int, now: datetime) -> str | None:
+    def version(self, database) -> tuple[int, int]:
+        """The data version to compare entries with: the database's (at most
+        ``max_age`` old) and this process's own write count."""
+        now = self._monotonic()
+        known = self._version
+        if known is None or now - known[0] >= self._max_age:
+            known = (now, database.data_version())
+            self._version = known
+        return known[1], database.local_writes
+
+    def get(self, key: tuple, version, now: datetime) -> str | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] != version or now >= entry[1]:
@@ -34,7 +56,7 @@ class StatusCache:
             self.hits += 1
             return entry[2]
 
-    def put(self, key: tuple, version: int, valid_until: datetime, text: str) -> None:
+    def put(self, key: tuple, version, valid_until: datetime, text: str) -> None:
         with self._lock:
             self._entries[key] = (version, valid_until, text)
             self._entries.move_to_end(key)

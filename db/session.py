@@ -9,6 +9,7 @@ deferred ``BEGIN`` so readers never queue behind each other.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -77,9 +78,11 @@ class Database:
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(read_engine, expire_on_commit=False)
         self._version_engine = None
+        self._local_lock = threading.Lock()
         from db import versioning
 
-        versioning.install(self._write)
+        self.local_writes = 0  # bumping transactions this process committed (db.versioning)
+        versioning.install(self._write, on_commit=self._count_local_write)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -93,6 +96,10 @@ class Database:
         expiring what was loaded, so plain reads can be used after the block."""
         with self._read() as session:
             yield session
+
+    def _count_local_write(self) -> None:
+        with self._local_lock:
+            self.local_writes += 1
 
     def data_version(self) -> int:
         """The current data version (see db.versioning).
@@ -125,10 +132,11 @@ class Database:
         if self._version_engine is None:
             parsed = normalize_url(self.url)
             if self.kind == "sqlite":
-                self._version_engine = make_engine(self.url, pool_reset_on_return=None)
+                # As many pooled connections as server threads: opening one costs more than the query.
+                self._version_engine = make_engine(self.url, pool_reset_on_return=None, pool_size=16, max_overflow=16)
             else:
                 self._version_engine = create_engine(parsed, isolation_level="AUTOCOMMIT", hide_parameters=True,
-                                                     pool_reset_on_return=None, pool_size=10, max_overflow=20)
+                                                     pool_reset_on_return=None, pool_size=16, max_overflow=16)
         return self._version_engine
 
     def ping(self) -> bool:

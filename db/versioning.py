@@ -9,6 +9,8 @@ and the bump is one statement just before commit, inside the transaction.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,13 +21,15 @@ WATCHED_TABLES = frozenset({
     "members", "teams", "roster", "reports", "absences", "team_days_off", "subscriptions", "reminder_runs",
 })
 _MARK = "nippo_data_changed"
+_BUMPED = "nippo_data_version_bumped"
 
 
 def _touches_watched(objects) -> bool:
     return any(getattr(getattr(o, "__table__", None), "name", None) in WATCHED_TABLES for o in objects)
 
 
-def install(factory: sessionmaker) -> None:
+def install(factory: sessionmaker, on_commit: Callable[[], None] = lambda: None) -> None:
+    """Mark, bump, and tell ``on_commit`` when a bumping transaction committed."""
     @event.listens_for(factory, "after_flush")
     def _after_flush(session: Session, _context):
         if _touches_watched(session.new) or _touches_watched(session.dirty) or _touches_watched(session.deleted):
@@ -46,6 +50,12 @@ def install(factory: sessionmaker) -> None:
         session.flush()
         if session.info.pop(_MARK, False):
             bump(session)
+            session.info[_BUMPED] = True
+
+    @event.listens_for(factory, "after_commit")
+    def _after_commit(session: Session):
+        if session.info.pop(_BUMPED, False):
+            on_commit()
 
     @event.listens_for(factory, "after_rollback")
     def _after_rollback(session: Session):

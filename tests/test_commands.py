@@ -367,25 +367,45 @@ def test_user_text_never_pings(nippo, people, database):
 
 
 def test_status_answers_are_fresh_after_a_write_on_another_replica(nippo, people, database, mattermost, clock):
-    """Status answers are reused while nothing changed; a report filed through
-    another replica shows at once."""
+    """Status answers are reused while nothing changed. A report filed through
+    another replica (its own process, its own Database) shows once this
+    replica looks at the data version again: at most 50 ms later."""
+    from commands.status_cache import VERSION_MAX_AGE, StatusCache
+    from db.session import Database
     from tests.harness import start_nippo
 
+    monotonic = [1000.0]
+    nippo.services.status_cache = StatusCache(monotonic=lambda: monotonic[0])
     subscribed(nippo, people)
     nippo.reply(people["boss"], "add @alice", "/team")
     before = nippo.reply(people["boss"], "2026-11-30", "/report-status")
     assert nippo.reply(people["boss"], "2026-11-30", "/report-status") == before
     assert nippo.services.status_cache.hits == 1
-    other = start_nippo(database, mattermost, clock)
+    elsewhere = Database(database.url)
+    other = start_nippo(elsewhere, mattermost, clock)
     try:
         other.reply(people["alice"], "2026-11-30 did it", "/report")
     finally:
         other.stop()
+        elsewhere.dispose()
+    monotonic[0] += VERSION_MAX_AGE + 0.001
     after = nippo.reply(people["boss"], "2026-11-30", "/report-status")
+
     def missing_line(text):  # boss never reports: the line naming him is the missing line
         return next(line for line in text.splitlines() if "boss" in line)
 
     assert "alice" in missing_line(before) and "alice" not in missing_line(after) and "alice" in after
+
+
+def test_a_write_through_this_replica_shows_at_once(nippo, people):
+    from commands.status_cache import StatusCache
+
+    nippo.services.status_cache = StatusCache(monotonic=lambda: 1000.0)  # the clock never moves
+    subscribed(nippo, people)
+    nippo.reply(people["boss"], "add @alice", "/team")
+    before = nippo.reply(people["boss"], "2026-11-30", "/report-status")
+    nippo.reply(people["alice"], "2026-11-30 did it", "/report")
+    assert nippo.reply(people["boss"], "2026-11-30", "/report-status") != before
 
 
 def test_a_member_whose_client_reports_an_unknown_zone_still_gets_answers(nippo, people, mattermost):
