@@ -198,3 +198,21 @@ def test_report_without_text_dialog_confirms_through_response_url(nippo, matterm
     assert answer.status_code == 200
     assert count(database, Report) == 1
     assert any("2026-11-30" in r["response"].get("text", "") for r in mattermost.command_responses)
+
+
+def test_the_snoozed_dm_can_be_snoozed_again_but_a_stale_copy_cannot_double_it(team, mattermost, nippo, clock):
+    alice = team["alice"]
+    first = reminder_dm(mattermost, alice)
+    clock.set(TOKYO_0905)
+    stale_context = _stored_context(mattermost, first, "snooze")
+    mattermost.click(first["id"], "snooze", alice)
+    # The same click replayed (Mattermost no longer offers the button): nothing more is scheduled.
+    assert _raw_click(nippo, first, alice, stale_context).status_code == 200
+    nippo.tick(TOKYO_0905 + timedelta(minutes=61))
+    snoozed = reminder_dm(mattermost, alice)
+    assert snoozed["id"] != first["id"]
+    count_after_first = len(mattermost.dm_posts_to(alice["id"]))
+    clock.set(TOKYO_0905 + timedelta(minutes=62))
+    mattermost.click(snoozed["id"], "snooze", alice)
+    nippo.tick(TOKYO_0905 + timedelta(minutes=123))
+    assert len(mattermost.dm_posts_to(alice["id"])) == count_after_first + 1

@@ -1,4 +1,9 @@
-"""'Remind me in 1 hour': one more DM, at most once per member and work date."""
+"""'Remind me in 1 hour': one more DM an hour later, once per click.
+
+At most one snooze per member and work date waits at a time: a click on a
+stale copy while one is pending changes nothing; after it was sent, the
+snoozed DM's own button may snooze again.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.reminders.common import SNOOZE, insert, person
+from bot.reminders.common import OPEN_STATES, SNOOZE, insert, person
 from bot.reminders.plan import dm_key, outbox_row
 from db.models import Member, OutboxMessage, RosterEntry, Subscription
 
 
-def snooze_key(user_id: str, work_date: date) -> str:
-    return f"snooze:{user_id}:{work_date.isoformat()}"
+def snooze_key(user_id: str, work_date: date, number: int = 1) -> str:
+    base = f"snooze:{user_id}:{work_date.isoformat()}"
+    return base if number == 1 else f"{base}:{number}"
 
 
 def schedule_snooze(session: Session, services, user_id: str, work_date: date, not_before: datetime) -> bool:
@@ -29,7 +35,12 @@ def schedule_snooze(session: Session, services, user_id: str, work_date: date, n
     key = {"email": member.email, "external_id": member.external_id}.get(key_name, member.username)
     original = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.key == dm_key(user_id, work_date)))
     context = dict(original) if original else _voice(session, services, member.id)
-    snooze = snooze_key(user_id, work_date)
+    earlier = session.execute(select(OutboxMessage.state).where(
+        OutboxMessage.recipient_user_id == user_id, OutboxMessage.work_date == work_date,
+        OutboxMessage.key.like(snooze_key(user_id, work_date) + "%"))).scalars().all()
+    if any(state in OPEN_STATES for state in earlier):
+        return False  # one is already on its way
+    snooze = snooze_key(user_id, work_date, len(earlier) + 1)
     catchup = timedelta(minutes=services.settings.catchup_minutes)
     payload = {**context, "member": person(member.id, user_id, member.username, key.lower() if key else None),
                "text_key": "reminder.snoozed", "seed": snooze, "date": work_date.isoformat()}
