@@ -128,3 +128,37 @@ def test_http_source_failures_are_unavailable_never_nobody(endpoint, answer):
 def test_http_source_unreachable_is_unavailable():
     with pytest.raises(SourceUnavailable):
         HttpSource("http://127.0.0.1:1/x", None, "username", timeout=2).reported_keys(date(2026, 11, 30))
+
+
+def test_the_morning_reminder_counts_the_company_database(company_url, database, mattermost, clock):
+    """End to end: timesheets keyed by employee code, members linked with
+    /team link, the tick chases only who is in neither place."""
+    from datetime import datetime, timezone
+
+    from tests.harness import start_nippo
+
+    nippo = start_nippo(database, mattermost, clock, NIPPO_REPORT_SOURCE="sql", NIPPO_REPORT_SOURCE_URL=company_url,
+                        NIPPO_REPORT_SOURCE_QUERY=QUERY, NIPPO_MEMBER_KEY="external_id")
+    try:
+        users = {}
+        for username in ("boss", "alice", "bob"):
+            users[username] = mattermost.add_user(username)
+            mattermost.add_channel_member(mattermost.channel["id"], users[username]["id"],
+                                          scheme_admin=username == "boss")
+        nippo.reply(users["boss"], "at 09:00 tz Asia/Tokyo", "/subscribe")
+        nippo.reply(users["boss"], "add @alice @bob", "/team")
+        nippo.reply(users["boss"], "link @alice e-1", "/team")  # E-1 worked 8 hours on 2026-11-30
+        nippo.reply(users["boss"], "link @bob E-3", "/team")  # E-3 logged 0 hours: not reported
+        nippo.reply(users["boss"], "link @boss E-7", "/team")
+        nippo.reply(users["boss"], "2026-11-30 planned", "/report")  # the built-in reports count too
+        lines = nippo.tick(datetime(2026, 12, 1, 0, 5, tzinfo=timezone.utc))  # Tuesday 09:05 in Tokyo
+        assert any("missing 1" in line for line in lines), lines
+        channel_posts = mattermost.posts_in(mattermost.channel["id"])
+        assert len(channel_posts) == 1
+        assert "@bob" in channel_posts[0]["message"]
+        assert "@alice" not in channel_posts[0]["message"] and "@boss" not in channel_posts[0]["message"]
+        status = nippo.reply(users["alice"], "2026-11-30", "/report-status")
+        alice_line = next(line for line in status.splitlines() if "alice" in line)
+        assert "bob" not in alice_line and "boss" in alice_line  # reported together; bob on the missing line
+    finally:
+        nippo.stop()
