@@ -46,6 +46,10 @@ class SchedulerThread(threading.Thread):
             self._scheduler.run_pending()
         log.info("scheduler stopped")
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop_event.is_set()
+
     def stop(self, timeout: float | None = 60) -> None:
         self._stop_event.set()
         if self.is_alive():
