@@ -22,10 +22,20 @@ log = logging.getLogger("nippo.team")
 # response_url: Mattermost waits 30 seconds at most for the answer.
 SYNC_INLINE_LIMIT = 200
 USERS_PER_LOOKUP = 200
+LIST_NAMES_LIMIT = 50
 
 
 def _names(ctx: Ctx, usernames) -> str:
     return join((name(u) for u in usernames), ctx.lang)
+
+
+def _names_or_count(ctx: Ctx, usernames: list[str]) -> str:
+    """Names while a reader can take them in; past that, how many (a channel may hold thousands)."""
+    if not usernames:
+        return "—"
+    if len(usernames) > LIST_NAMES_LIMIT:
+        return f"{len(usernames):,}"
+    return _names(ctx, usernames)
 
 
 def _prepare(ctx: Ctx) -> Authority:
@@ -188,9 +198,9 @@ def _sync(ctx: Ctx, channel_ids: list[str]) -> str:
         left = [m.username for m, _ in queries.roster(session, team.id, include_inactive=True)
                 if m.user_id not in in_channel]
         count = len(queries.roster(session, team.id))
-    lines = [ctx.say("team.synced", added=_names(ctx, added) or "—", count=count)]
+    lines = [ctx.say("team.synced", added=_names_or_count(ctx, added), count=count)]
     if left:
-        lines.append(ctx.say("team.sync_left", names=_names(ctx, left)))
+        lines.append(ctx.say("team.sync_left", names=_names_or_count(ctx, left)))
     return "\n".join(lines)
 
 

@@ -430,3 +430,16 @@ def test_report_text_with_a_nul_is_refused_with_the_usage(nippo, people, databas
     text = nippo.reply(people["alice"], "did a\x00b", "/report")
     assert "/report [DATE]" in text
     assert count(database, Report) == 0
+
+
+def test_a_large_sync_answers_at_once_and_follows_up_through_response_url(nippo, people, mattermost, database):
+    subscribed(nippo, people)
+    for n in range(230):
+        user = mattermost.add_user(f"crowd{n:03d}")
+        mattermost.add_channel_member(mattermost.channel["id"], user["id"])
+    first = nippo.reply(people["boss"], "sync", "/team")
+    nippo.services.wait_for_background()
+    [follow_up] = [r["response"] for r in mattermost.command_responses]
+    assert follow_up["response_type"] == "ephemeral" and "233" in follow_up["text"]  # alice, bob, carol and the crowd
+    assert first != follow_up["text"]
+    assert count(database, RosterEntry) == 1 + 3 + 230  # boss, alice, bob, carol and the crowd; no bots
