@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from db.models import Absence, Member, Report, RosterEntry, Subscription, TeamDayOff
@@ -443,3 +444,31 @@ def test_a_large_sync_answers_at_once_and_follows_up_through_response_url(nippo,
     assert follow_up["response_type"] == "ephemeral" and "233" in follow_up["text"]  # alice, bob, carol and the crowd
     assert first != follow_up["text"]
     assert count(database, RosterEntry) == 1 + 3 + 230  # boss, alice, bob, carol and the crowd; no bots
+
+
+# --- authenticity ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("token", ["", "wrong-token", "cmdtoken000000000000000000"])
+def test_a_wrong_command_token_is_401_and_changes_nothing(nippo, people, database, token, caplog):
+    form = nippo.mattermost.slash_command_form(people["alice"], nippo.mattermost.channel, "/report", "secret text", token)
+    answer = requests.post(f"{nippo.url}/mattermost/command", data=form, timeout=10)
+    assert answer.status_code == 401
+    assert count(database, Report) == 0
+    assert "secret text" not in caplog.text and (not token or token not in caplog.text)
+
+
+def test_the_token_may_come_in_the_authorization_header(nippo, people, database):
+    from tests.harness import COMMAND_TOKEN
+
+    form = nippo.mattermost.slash_command_form(people["alice"], nippo.mattermost.channel, "/report", "via header", "")
+    form.pop("token")
+    answer = requests.post(f"{nippo.url}/mattermost/command", data=form,
+                           headers={"Authorization": f"Token {COMMAND_TOKEN}"}, timeout=10)
+    assert answer.status_code == 200
+    assert count(database, Report) == 1
+
+
+def test_a_command_that_is_not_form_encoded_is_400(nippo, people, database):
+    answer = requests.post(f"{nippo.url}/mattermost/command", json={"command": "/report", "text": "x"}, timeout=10)
+    assert answer.status_code == 400
+    assert count(database, Report) == 0
