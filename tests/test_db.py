@@ -30,11 +30,11 @@ def test_upgrade_twice_is_harmless(database):
     assert current_revision(database) == head_revision()
 
 
-def test_sqlite_runs_in_wal_mode(sqlite_url, database):
-    if database.kind != "sqlite":
-        pytest.skip("SQLite only")
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/wal.db")
     with database.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    database.dispose()
 
 
 def test_datetimes_come_back_aware_utc(database):

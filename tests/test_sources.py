@@ -55,13 +55,19 @@ def test_sql_source_on_a_text_column_casts_the_date(company_url):
     assert SqlSource(company_url, query, "external_id").reported_keys(date(2026, 11, 30)) >= {"e-1"}
 
 
-def test_postgresql_source_is_read_only(company_url):
-    if not company_url.startswith("postgresql"):
-        pytest.skip("read-only transactions are a PostgreSQL setting")
+def test_postgresql_source_is_read_only(postgres_url):
+    url = normalize_url(postgres_url)
+    company_url = url.set(database=url.database + "_company").render_as_string(hide_password=False)
+    ensure_postgres_database(company_url)
+    _company_database(company_url)
     source = SqlSource(company_url, "WITH gone AS (DELETE FROM timesheets RETURNING employee_code) "
                                     "SELECT employee_code FROM gone WHERE :work_date IS NOT NULL", "external_id")
-    with pytest.raises(SourceUnavailable):
-        source.reported_keys(date(2026, 11, 30))
+    try:
+        with pytest.raises(SourceUnavailable):
+            source.reported_keys(date(2026, 11, 30))
+    finally:
+        source._engine.dispose()
+        drop_postgres_database(company_url)
 
 
 def test_a_rejected_query_stops_start_up_with_one_line(company_url):
