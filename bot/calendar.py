@@ -146,7 +146,7 @@ def last_weekday_before(day: date) -> date:
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)  # ZoneInfo caches instances itself
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder such as "America"
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 
@@ -201,7 +201,19 @@ def due_run(schedule: Schedule, now: datetime, catchup: timedelta) -> DueRun | N
     database's) business; a late run is returned so it can be recorded as
     skipped.
     """
-    local_date = local_date_at(schedule, now)
+    today = local_date_at(schedule, now)
+    todays = _run_on(schedule, today, now, catchup)
+    if todays is not None:
+        return todays
+    # A late evening run whose catch-up window reaches past local midnight is
+    # still yesterday's run: without this, a tick at 00:10 would lose a 23:30 run.
+    yesterdays = _run_on(schedule, today - timedelta(days=1), now, catchup)
+    if yesterdays is not None and not yesterdays.late:
+        return yesterdays
+    return None
+
+
+def _run_on(schedule: Schedule, local_date: date, now: datetime, catchup: timedelta) -> DueRun | None:
     work_date = work_date_for(schedule, local_date)
     if work_date is None:
         return None

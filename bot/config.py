@@ -192,9 +192,10 @@ def _bind_names(query: str) -> set[str]:
 
 
 def _holiday_country_known(code: str) -> bool:
-    import holidays
+    from bot.calendar import supported_countries
 
-    return code in holidays.list_supported_countries()
+    # The calendar's own list (ISO codes, no aliases such as UK): what it accepts, and nothing else.
+    return code in supported_countries()
 
 
 def _http_url(variable: str, value: str) -> None:

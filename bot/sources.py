@@ -64,7 +64,9 @@ class SqlSource:
         parsed = normalize_url(url)
         kwargs: dict = {"pool_pre_ping": True}
         if parsed.get_backend_name() == "postgresql":
-            kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on", "connect_timeout": 10}
+            # Read-only, and never a query that hangs the scheduler waiting on a lock.
+            kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on -c statement_timeout=30000",
+                                      "connect_timeout": 10}
         self._engine = create_engine(parsed, hide_parameters=True, **kwargs)
         self._query = text(query).bindparams(bindparam("work_date", type_=Date))
 

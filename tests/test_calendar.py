@@ -388,3 +388,23 @@ def test_next_run_at_across_dst_keeps_local_time():
 
 def test_next_run_at_without_weekdays_is_none():
     assert cal.next_run_at(schedule(weekdays=frozenset()), utc(2026, 7, 13), had_run_today=False) is None
+
+
+def test_a_late_evening_run_is_still_due_just_after_local_midnight():
+    from bot.calendar import Schedule, due_run
+
+    schedule = Schedule(at=time(23, 30), timezone="Asia/Tokyo", weekdays=frozenset(range(7)),
+                        holiday_country=None, days_off=frozenset(), check="same-day")
+    tick = datetime(2026, 12, 2, 0, 10, tzinfo=ZoneInfo("Asia/Tokyo"))
+    run = due_run(schedule, tick, timedelta(minutes=180))
+    assert run is not None and run.local_date == date(2026, 12, 1) and not run.late
+    much_later = datetime(2026, 12, 2, 3, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert due_run(schedule, much_later, timedelta(minutes=180)) is None  # past the window: gone
+
+
+def test_a_folder_name_is_no_time_zone():
+    from bot.calendar import Schedule
+
+    with pytest.raises(ValueError):
+        Schedule(at=time(9), timezone="America", weekdays=frozenset({0}), holiday_country=None,
+                 days_off=frozenset())

@@ -41,6 +41,7 @@ def test_values_are_read_and_normalised():
     ("NIPPO_LANGUAGE", "fr"),
     ("NIPPO_HOLIDAYS", "Japan"),
     ("NIPPO_HOLIDAYS", "QQ"),
+    ("NIPPO_HOLIDAYS", "UK"),  # an alias the calendar does not take: GB is the code
     ("NIPPO_SCHEDULER", "maybe"),
     ("NIPPO_CATCHUP_MINUTES", "-5"),
     ("NIPPO_CATCHUP_MINUTES", "soon"),
