@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.buttons import ACTIONS, reminder_attachment
 from bot.mattermost import MattermostError
+from bot.reminders.texts import command_for
 from commands.dialogs import CALLBACK_ID, open_report_dialog
 from commands.grammar import REPORT_TEXT_LIMIT, parse_date, storable
 from commands.people import upsert_member
@@ -135,7 +136,7 @@ def _write(services, persona, lang, payload, user_id, work_date, post_id, now) -
     except MattermostError as error:
         log.warning("could not open the report dialog (status %s, %s)", error.status, error.error_id)
         return Answer(200, {"ephemeral_text": persona.say(
-            "report.dialog_failed", lang, command=f"/report {work_date.isoformat()} …")})
+            "report.dialog_failed", lang, command=command_for(work_date, lang))})
     return Answer(200, {})
 
 
@@ -186,7 +187,7 @@ def handle_dialog(services, payload, now: datetime) -> Answer:
     if still_missing:
         confirmation += "\n" + persona.say("report.still_missing", lang,
                                            dates=", ".join(d.isoformat() for d in still_missing),
-                                           command=f"/report {still_missing[0].isoformat()} …")
+                                           command=command_for(still_missing[0], lang))
     _confirm(services, persona, lang, state, user_id, work_date, confirmation)
     return Answer(200, {})
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import delete
 
 from bot.mattermost import MattermostError
+from bot.reminders.texts import command_for
 from commands.context import Ctx
 from commands.grammar import FileReport, MarkAbsence
 from commands.people import resolve_usernames, upsert_member
@@ -33,7 +34,7 @@ def file_report(ctx: Ctx, command: FileReport) -> Reply:
 
 def still_missing_line(ctx: Ctx, dates: list[date]) -> str:
     shown = ", ".join(d.isoformat() for d in dates)
-    return ctx.say("report.still_missing", dates=shown, command=f"/report {dates[0].isoformat()} …")
+    return ctx.say("report.still_missing", dates=shown, command=command_for(dates[0], ctx.lang))
 
 
 def open_report_dialog(ctx: Ctx, work_date: date) -> Reply:
