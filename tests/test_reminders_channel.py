@@ -113,6 +113,33 @@ def test_a_long_list_is_split_below_the_post_limit(scene):
     assert sum(len(p) for p in pinged) == len(names)  # nobody twice
 
 
+def test_each_part_is_measured_with_the_seed_it_is_sent_with():
+    """The persona variant follows the seed: a list that fits with one seed
+    may not with another, so planning measures with the send-time seed and
+    keeps a margin (a review finding: a channel post of 16,384+ characters)."""
+    from persona.loader import load_registry
+
+    from bot.reminders.texts import channel_text, split_channel
+
+    persona = load_registry().get("emperor")
+    plan_seed, send_seed = "run1:channel", "run1:channel:1:0"
+    payload = {"lang": "en", "seed": plan_seed, "date": MONDAY.isoformat(), "x": 3, "mention": True}
+
+    def members(names):
+        return [{"m": i, "u": f"id{i}", "n": n, "k": n, "s": 1} for i, n in enumerate(names)]
+
+    names = sorted(f"u{i:04d}" + "x" * 15 for i in range(760))
+    while len(channel_text(persona, payload, members(names))) > POST_LIMIT - 5:
+        names.pop()
+    sent = {**payload, "seed": send_seed}
+    assert len(channel_text(persona, sent, members(names))) > POST_LIMIT  # the trap
+    seed_for = lambda part: f"run1:channel:1:{part}"  # noqa: E731
+    groups = split_channel(persona, sent, members(names), seed_for)
+    assert len(groups) >= 2 and sum(len(g) for g in groups) == len(names)
+    for part, group in enumerate(groups):
+        assert len(channel_text(persona, {**payload, "seed": seed_for(part)}, group)) <= POST_LIMIT - 100
+
+
 def test_roster_members_outside_the_channel_also_get_a_dm(scene):
     scene.person("alice")
     scene.person("remote", in_channel=False)

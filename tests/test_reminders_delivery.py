@@ -88,6 +88,17 @@ def test_after_the_dedup_window_the_channel_is_searched_before_sending_again(sce
     assert [m.state for m in scene.outbox(kind="channel")] == ["sent"]
 
 
+def test_a_lost_answer_then_429s_outliving_the_dedup_window_search_instead_of_posting_again(scene):
+    scene.subscribe()
+    scene.mattermost.lose_answer("POST", POSTS, times=1)
+    scene.mattermost.rate_limit_next("POST", POSTS, times=3, retry_after=10)  # 30 s at the gate
+    scene.tick(TUESDAY_9AM)
+    assert len(scene.channel_posts()) == 1
+    assert scene.mattermost.count("GET", f"/api/v4/channels/{scene.channel['id']}/posts") == 1
+    [message] = scene.outbox(kind="channel")
+    assert message.state == "sent" and message.post_id == scene.channel_posts()[0]["id"]
+
+
 def test_a_search_that_finds_nothing_sends_again(scene):
     scene.subscribe()
     scene.mattermost.cut("POST", POSTS, times=2)  # never processed
@@ -139,6 +150,21 @@ def test_bot_removed_from_channel_fails_tells_leaders_and_pauses_after_three_run
     assert len(scene.runs()) == 3
     assert [m.state for m in scene.outbox(kind="channel")] == ["failed"] * 3
     assert scene.outbox(kind="channel")[0].attempts == 1  # never retried
+
+
+def test_a_400_or_401_fails_the_run_but_never_pauses_the_subscription(scene):
+    sub_id = scene.subscribe()
+    for day, (status, error_id) in enumerate([(400, "api.post.create_post.bug.app_error"),
+                                              (401, "api.context.session_expired.app_error"),
+                                              (400, "api.post.create_post.bug.app_error")]):
+        scene.report("boss", MONDAY + timedelta(days=day + 1))
+        scene.mattermost.fail("POST", POSTS, status=status, error_id=error_id, times=1)
+        lines = scene.tick(TUESDAY_9AM + timedelta(days=day))
+        assert lines[0].endswith("failed (error)")
+    with scene.database.read() as session:
+        sub = session.get(Subscription, sub_id)
+        assert (sub.paused, sub.failure_streak) == (False, 0)
+    assert len(scene.dms("boss")) == 3  # each failure told, no pause notice
 
 
 def test_an_archived_channel_fails_for_good(scene):
@@ -199,6 +225,22 @@ def test_an_unreachable_source_makes_the_run_wait_then_tells_the_leaders(scene):
     [told] = scene.dms("boss")
     assert "2026-11-30" in told["message"]
     assert scene.services.source.calls == 2
+
+
+class Broken:
+    member_key = "username"
+
+    def reported_keys(self, work_date):
+        raise RuntimeError("a bug in the source")
+
+
+def test_a_source_failing_in_any_way_counts_as_unreachable_and_the_tick_goes_on(scene, caplog):
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM - timedelta(days=1))  # Monday's run is sent; its outbox is done
+    scene.services.source = Broken()
+    lines = scene.tick(TUESDAY_9AM)
+    assert lines[0].endswith("waiting (source unreachable)")
+    assert any(r.exc_info for r in caplog.records if "report source failed" in r.getMessage())
 
 
 class Outside:

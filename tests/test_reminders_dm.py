@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from bot.reminders import schedule_snooze
+from bot.reminders.common import POST_LIMIT
 from tests.reminder_helpers import TUESDAY_9AM, ZWSP, Scene, mentions_in
 
 MONDAY = date(2026, 11, 30)
@@ -88,6 +89,27 @@ def test_a_member_on_two_rosters_gets_one_dm_per_work_date(scene):
     assert [r.state for r in scene.runs()] == ["sent", "sent"]
 
 
+def test_a_dm_the_first_roster_could_not_deliver_is_sent_by_the_second(scene):
+    other_channel = scene.mattermost.add_channel(scene.channel["team_id"], "ops")
+    scene.mattermost.add_channel_member(other_channel["id"], scene.mattermost.bot["id"])
+    other_team = scene.add_team(other_channel)
+    scene.person("alice")
+    scene.person("alice", team_id=other_team, channel=other_channel)
+    scene.subscribe(delivery="dm")  # 09:00 Tokyo
+    scene.subscribe(team_id=other_team, delivery="dm", at_time="13:00")
+    scene.mattermost.fail("POST", r"/api/v4/posts", status=503, times=10000)
+    scene.tick(TUESDAY_9AM)
+    scene.tick(TUESDAY_9AM + timedelta(minutes=181))  # the first run's window closed: its DM is dropped
+    assert [m.state for m in scene.outbox(kind="dm")] == ["dropped"]
+    scene.mattermost.clear_faults()
+    scene.tick(TUESDAY_9AM + timedelta(hours=4))
+    [dm] = scene.outbox(kind="dm")
+    assert dm.state == "sent" and dm.run_id == scene.runs()[1].id
+    assert len(scene.dms("alice")) == 1
+    scene.tick(TUESDAY_9AM + timedelta(hours=4, minutes=1))
+    assert len(scene.dms("alice")) == 1  # one delivered DM per work date, still
+
+
 def test_both_sends_the_channel_post_and_the_dms(scene):
     scene.people("alice", "bob")
     scene.report("alice", MONDAY)
@@ -115,6 +137,35 @@ def test_a_snooze_comes_an_hour_later_once(scene):
     assert "`/report 2026-11-30" in snoozed["message"] and snoozed["message"] != first["message"]
     assert [b["id"] for b in buttons(snoozed)] == ["write", "off", "snooze"]
     scene.tick(clicked + timedelta(hours=2))
+    assert len(scene.dms("alice")) == 2
+
+
+def test_a_snooze_waits_while_the_report_source_is_down(scene):
+    from bot.sources import SourceUnavailable
+
+    class Flaky:
+        member_key = "username"
+        down = False
+
+        def reported_keys(self, work_date):
+            if self.down:
+                raise SourceUnavailable("connection refused")
+            return frozenset()
+
+    scene.services.source = source = Flaky()
+    scene.person("alice")
+    scene.subscribe(delivery="dm")
+    scene.tick(TUESDAY_9AM)
+    alice = scene.users["alice"]["id"]
+    with scene.database.write() as session:
+        schedule_snooze(session, scene.services, alice, MONDAY, TUESDAY_9AM + timedelta(hours=1))
+    source.down = True
+    scene.tick(TUESDAY_9AM + timedelta(hours=1))
+    assert len(scene.dms("alice")) == 1
+    [snooze] = scene.outbox(kind="snooze")
+    assert snooze.state == "pending"
+    source.down = False
+    scene.tick(TUESDAY_9AM + timedelta(hours=1, minutes=1))
     assert len(scene.dms("alice")) == 2
 
 
@@ -155,7 +206,22 @@ def test_escalation_after_n_sent_runs_in_a_row_and_leaders_told_once(scene):
     assert len(posts) == 4 and "2" in posts[2]["message"] and "row" in posts[2]["message"]
 
 
+def test_an_escalation_notice_for_a_huge_team_stays_within_the_post_limit(scene):
+    scene.person("boss", leader=True)
+    scene.report("boss", MONDAY)
+    scene.people(*[f"member-{i:04d}" for i in range(110)])
+    scene.subscribe(persona="emperor", escalate=1)
+    scene.tick(TUESDAY_9AM)
+    notices = scene.outbox(kind="notice")
+    assert [m.state for m in notices] == ["sent"]
+    [told] = [p["message"] for p in scene.dms("boss")]
+    assert len(told) <= POST_LIMIT and told.rstrip().endswith(")") and "(+" in told
+
+
 def test_a_report_ends_the_streak(scene):
+    scene.person("boss", leader=True)  # leaders_told is recorded when an escalation reaches one
+    for day in (MONDAY, date(2026, 12, 1), date(2026, 12, 2)):
+        scene.report("boss", day)
     scene.person("alice")
     sub_id = scene.subscribe(escalate=1)
     scene.tick(TUESDAY_9AM)  # escalate 1: the first miss is already stern
@@ -168,6 +234,23 @@ def test_a_report_ends_the_streak(scene):
         streak = session.get(MissingStreak, (sub_id, scene.member_id("alice")))
     assert (streak.streak, streak.leaders_told) == (1, True)
     assert len(scene.channel_posts()) == 3
+
+
+def test_leaders_are_told_once_even_when_the_run_failed(scene):
+    from db.models import MissingStreak
+
+    scene.person("boss", leader=True)
+    scene.person("alice")
+    sub_id = scene.subscribe(escalate=1)
+    scene.mattermost.remove_channel_member(scene.channel["id"], scene.mattermost.bot["id"])
+    for day in range(2):
+        scene.report("boss", MONDAY + timedelta(days=day))
+        scene.tick(TUESDAY_9AM + timedelta(days=day))
+    assert [r.state for r in scene.runs()] == ["failed", "failed"]
+    told = [m for m in scene.outbox(kind="notice") if m.key.startswith("escalation:") and m.state == "sent"]
+    assert len(told) == 1
+    with scene.database.read() as session:
+        assert session.get(MissingStreak, (sub_id, scene.member_id("alice"))).leaders_told
 
 
 def test_leaders_are_not_told_about_someone_who_filed_before_it_was_sent(scene):

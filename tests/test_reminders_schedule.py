@@ -149,6 +149,52 @@ def test_a_claim_whose_claimant_died_is_taken_over_when_its_lease_runs_out(scene
     assert len(scene.channel_posts()) == 1
 
 
+def test_a_subscription_with_a_broken_setting_does_not_stop_the_others(scene, caplog):
+    other_channel = scene.mattermost.add_channel(scene.channel["team_id"], "ops")
+    scene.mattermost.add_channel_member(other_channel["id"], scene.mattermost.bot["id"])
+    other_team = scene.add_team(other_channel)
+    scene.person("carol", team_id=other_team, channel=other_channel)
+    scene.subscribe(timezone="Nowhere/Atlantis")  # an old row the calendar refuses
+    good = scene.subscribe(team_id=other_team)
+    scene.tick(TUESDAY_9AM)
+    assert [r.subscription_id for r in scene.runs()] == [good]
+    assert len(scene.channel_posts(other_channel)) == 1
+    assert any("cannot compute its schedule" in r.getMessage() for r in caplog.records)
+
+
+def test_a_claim_nobody_planned_in_time_fails_and_tells_the_leaders(scene):
+    from db.models import ReminderRun
+
+    scene.person("boss", leader=True)
+    sub_id = scene.subscribe()
+    with scene.database.write() as session:
+        session.add(ReminderRun(subscription_id=sub_id, local_date=date(2026, 12, 1), work_date=date(2026, 11, 30),
+                                state="claimed", claimed_by="dead-replica", lease_until=TUESDAY_9AM,
+                                scheduled_at=TUESDAY_9AM, deadline=TUESDAY_9AM + timedelta(hours=3),
+                                created_at=TUESDAY_9AM))
+    lines = scene.tick(TUESDAY_9AM + timedelta(hours=3, minutes=1))
+    assert lines[0].endswith("failed (not planned in time)")
+    assert scene.channel_posts() == []
+    [told] = scene.dms("boss")
+    assert "1" in told["message"]
+
+
+@pytest.mark.parametrize("off", [{"enabled": False}, {"paused": True}])
+def test_a_claim_of_a_subscription_switched_off_since_is_not_taken_over(scene, off):
+    from db.models import ReminderRun
+
+    sub_id = scene.subscribe()
+    with scene.database.write() as session:
+        session.add(ReminderRun(subscription_id=sub_id, local_date=date(2026, 12, 1), work_date=date(2026, 11, 30),
+                                state="claimed", claimed_by="dead-replica", lease_until=TUESDAY_9AM,
+                                scheduled_at=TUESDAY_9AM, deadline=TUESDAY_9AM + timedelta(hours=3),
+                                created_at=TUESDAY_9AM))
+    scene.change(sub_id, **off)
+    scene.tick(TUESDAY_9AM + timedelta(minutes=6))
+    assert [(r.state, r.reason) for r in scene.runs()] == [("skipped", "subscription off")]
+    assert scene.channel_posts() == [] and scene.outbox() == []
+
+
 def test_console_mode_prints_the_reminder(database, clock):
     import io
 

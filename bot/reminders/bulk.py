@@ -102,3 +102,25 @@ def _pg_type(column, dialect) -> str:
     if isinstance(column.type, JSON):
         return "json"
     return column.type.dialect_impl(dialect).compile(dialect=dialect)
+
+
+def reopen_by_key(session: Session, model, rows: list[dict], names: Sequence[str], states: Sequence[str]) -> None:
+    """Give rows that exist already under the same ``key`` a fresh start, in
+    one statement: those in one of ``states`` that belong to another run take
+    the new row's ``names`` columns (the rest of a send's history is reset)."""
+    if not rows:
+        return
+    table = model.__table__
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    names = ["key", "run_id", *[n for n in names if n not in ("key", "run_id")]]
+    target = quote(table.name)
+    assignments = ", ".join(f"{quote(name)} = j.{quote(name)}" for name in names if name != "key")
+    reset = ", ".join(f"{quote(name)} = NULL" for name in ("lease_until", "leased_by", "unknown_since", "post_id",
+                                                          "last_error", "sent_at"))
+    listed = ", ".join(f"'{state}'" for state in states)
+    statement = (f"UPDATE {target} SET {assignments}, {quote('attempts')} = 0, {reset}"
+                 f" FROM ({_unpacked(table, dialect, names)}) AS j"
+                 f" WHERE {target}.{quote('key')} = j.{quote('key')} AND {target}.{quote('state')} IN ({listed})"
+                 f" AND ({target}.{quote('run_id')} IS NULL OR {target}.{quote('run_id')} <> j.{quote('run_id')})")
+    session.execute(text(statement), {"rows": _document(table, dialect, rows, names)})

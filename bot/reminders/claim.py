@@ -8,10 +8,11 @@ A claim holds a lease so a claimant that dies is taken over.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import calendar
@@ -19,7 +20,10 @@ from bot.reminders import snapshot
 from bot.reminders.bulk import insert_ignoring_conflicts
 from bot.reminders.common import CLAIMED, RUN_LEASE, SKIPPED, TickTime
 from bot.reminders.snapshot import Sub
-from db.models import ReminderRun
+from db.models import ReminderRun, Subscription
+
+log = logging.getLogger("nippo.reminders")
+
 
 @dataclass(frozen=True)
 class Due:
@@ -49,8 +53,9 @@ def due_runs(session: Session, now: datetime, catchup: timedelta) -> tuple[list[
         try:
             schedule = sub.schedule(off.get(sub.team_id, frozenset()))
             run = calendar.due_run(schedule, now, catchup)
-        except ValueError:
-            continue  # a setting the calendar refuses: /subscribe validates, so only old rows
+        except Exception:  # a setting the calendar refuses (only old rows): the others still run
+            log.exception("subscription %s: cannot compute its schedule; skipped", sub.id)
+            continue
         if run is not None:
             candidates.append(Due(sub, run, run.scheduled_at + catchup))
     had = snapshot.runs_on(session, {due.run.local_date for due in candidates})
@@ -89,7 +94,21 @@ def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub]
     if not stale:
         return []
     missing_subs = {s.subscription_id for s in stale} - set(subs)
-    subs = {**subs, **snapshot.subscriptions_by_id(session, missing_subs)}
+    if missing_subs:  # ``subs`` holds the active ones; any other is disabled, paused or gone
+        active = set(session.scalars(select(Subscription.id).where(
+            Subscription.id.in_(sorted(missing_subs)), Subscription.enabled.is_(True),
+            Subscription.paused.is_(False))))
+        subs = {**subs, **snapshot.subscriptions_by_id(session, active)}
+    off = [s.run_id for s in stale if s.subscription_id not in subs]
+    if off:  # a run of a subscription switched off since it was claimed: never sent
+        session.execute(update(ReminderRun)
+                        .where(ReminderRun.id.in_(off), ReminderRun.state == CLAIMED,
+                               ReminderRun.lease_until <= tick.now)
+                        .values(state=SKIPPED, reason="subscription off", lease_until=None, finished_at=tick.now)
+                        .execution_options(synchronize_session=False))
+    stale = [s for s in stale if s.subscription_id in subs]
+    if not stale:
+        return []
     taken = set(session.scalars(
         update(ReminderRun)
         .where(ReminderRun.id.in_([s.run_id for s in stale]), ReminderRun.state == CLAIMED,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.reminders import snapshot
@@ -23,9 +23,12 @@ from bot.reminders.common import (CHANNEL, DELIVERED, DROPPED, FAILED, OPEN_STAT
 from bot.reminders.notices import channel_ref, notice_rows
 from bot.reminders.plan import leaders_of
 from bot.reminders.planner import RunLine, insert_messages
+from bot.reminders.sender import GONE_PREFIX
 from db.models import Absence, MissingStreak, OutboxMessage, ReminderRun, Report, Subscription
 
 UNDELIVERABLE_REASON = "undeliverable"
+ERROR_REASON = "error"  # failed for good, but not because the target is gone: no pause
+GONE = "gone"  # in a tally: undeliverable messages whose target is gone
 
 
 def finish_runs(services, tick: TickTime) -> list[RunLine]:
@@ -44,11 +47,14 @@ def _finish(services, session: Session, tick: TickTime) -> list[RunLine]:
     if not runs:
         return []
     tally: dict[int, dict] = defaultdict(lambda: defaultdict(int))
-    for run_id, kind, state, count in session.execute(
-            select(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.state, func.count())
+    gone = case((OutboxMessage.last_error.like(GONE_PREFIX + "%"), 1), else_=0)
+    for run_id, kind, state, is_gone, count in session.execute(
+            select(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.state, gone, func.count())
             .where(OutboxMessage.run_id.in_([r.id for r in runs]), OutboxMessage.kind.in_(OUTCOME_KINDS))
-            .group_by(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.state)):
+            .group_by(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.state, gone)):
         tally[run_id][(kind, state)] += count
+        if state == UNDELIVERABLE and is_gone:
+            tally[run_id][(kind, GONE)] += count
     outcomes = {run.id: _outcome(tally[run.id]) for run in runs}
     finished: set[int] = set()
     for state, reason in {outcome for outcome in outcomes.values()}:
@@ -71,7 +77,12 @@ def _finish(services, session: Session, tick: TickTime) -> list[RunLine]:
 def _outcome(tally: dict) -> tuple[str, str | None]:
     delivered = any(state == DELIVERED for (_kind, state) in tally)
     if tally.get((CHANNEL, UNDELIVERABLE)) or (not delivered and any(s == UNDELIVERABLE for (_k, s) in tally)):
-        return FAILED, UNDELIVERABLE_REASON
+        # Only a target that is gone (403/404, archived, restricted) counts
+        # towards the pause; a 400 from a bug or a 401 does not.
+        if tally.get((CHANNEL, GONE)) or (not tally.get((CHANNEL, UNDELIVERABLE))
+                                          and any(s == GONE for (_k, s) in tally)):
+            return FAILED, UNDELIVERABLE_REASON
+        return FAILED, ERROR_REASON
     if not delivered and any(state == DROPPED for (_kind, state) in tally):
         return FAILED, "dropped"
     return SENT, None
@@ -94,7 +105,6 @@ def _update_streaks(session: Session, runs: list, subs: dict) -> None:
     reported = _pairs(session, Report, members, dates)
     absent = _pairs(session, Absence, members, dates)
     for run in runs:
-        escalate = subs[run.subscription_id].escalate if run.subscription_id in subs else 0
         missing = {m for m in run.missing or [] if (m, run.work_date) not in reported | absent}
         for member_id in missing:
             row = rows.get((run.subscription_id, member_id))
@@ -105,8 +115,7 @@ def _update_streaks(session: Session, runs: list, subs: dict) -> None:
             if row.last_run_id != run.id:
                 row.streak += 1
                 row.last_run_id = run.id
-                # planning told the leaders when this run reached the threshold
-                row.leaders_told = row.leaders_told or (escalate > 0 and row.streak >= escalate)
+                # leaders_told is recorded when an escalation is delivered (outbox)
         for (sub_id, member_id), row in rows.items():
             if sub_id != run.subscription_id or member_id in missing:
                 continue

@@ -16,10 +16,10 @@ from sqlalchemy import JSON, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.reminders.common import (DELIVERED, DROPPED, MESSAGE_LEASE, NOTICE, PENDING, RUN_KINDS, SENDING,
-                                  UNDELIVERABLE, TickTime)
+                                  UNDELIVERABLE, TickTime, insert)
 from bot.reminders.notices import channel_ref, notice_rows
 from bot.reminders.planner import insert_messages
-from db.models import OutboxMessage
+from db.models import MissingStreak, OutboxMessage
 
 # unknown_since for a message taken over from a dead sender: long enough ago
 # that Mattermost's dedup is surely over, so the channel is searched first.
@@ -93,8 +93,24 @@ def record_all(session: Session, results: list[tuple[dict, Outcome]], owner: str
             # what the action endpoint shows again when it updates the DM
             "b_payload": {**message["payload"], "message": outcome.text} if outcome.text is not None
             else message["payload"]} for message, outcome in plain])
+    _leaders_told(session, [m for m, o in results if o.state == DELIVERED])
     return sum(not record(session, m, owner, o, now) for m, o in results if not (o.state == DELIVERED
                                                                                 and not o.new_rows))
+
+
+def _leaders_told(session: Session, delivered: list[dict]) -> None:
+    """An escalation that reached a leader: its members' streaks are told
+    (recorded on delivery, so a notice that never went out is tried again)."""
+    pairs = sorted({(m["payload"]["sub"], member["m"]) for m in delivered
+                    if m["kind"] == NOTICE and m["payload"].get("text_key") == "leader.escalation"
+                    and m["payload"].get("sub") is not None for member in m["payload"].get("members") or []})
+    if not pairs:
+        return
+    statement = insert(session, MissingStreak).values([
+        {"subscription_id": sub_id, "member_id": member_id, "streak": 0, "leaders_told": True}
+        for sub_id, member_id in pairs])
+    session.execute(statement.on_conflict_do_update(index_elements=["subscription_id", "member_id"],
+                                                    set_={"leaders_told": True}))
 
 
 def record(session: Session, message: dict, owner: str, outcome: Outcome, now: datetime) -> bool:
@@ -120,7 +136,7 @@ def record(session: Session, message: dict, owner: str, outcome: Outcome, now: d
     if outcome.state == UNDELIVERABLE and outcome.notify is not None and message["kind"] != NOTICE:
         payload = message["payload"]
         insert_messages(session, notice_rows(
-            f"failed:{message['id']}", payload, "leader.delivery_failed", now, run_id=message["run_id"],
+            f"failed:{message['id']}:{message['run_id']}", payload, "leader.delivery_failed", now, run_id=message["run_id"],
             work_date=message["work_date"], params=outcome.notify, exclude=message["recipient_user_id"]))
     return True
 

@@ -79,8 +79,9 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
             add(f"channel:{run_id}:0", CHANNEL, channel_id=sub.channel_id, members=[], part=0)
         else:
             persona = persona_for(services, sub.persona)
-            base = {**common, "seed": f"run{run_id}:channel"}
-            for part, group in enumerate(split_channel(persona, base, chased)):
+            seed_for = lambda part: f"run{run_id}:channel:{run_id}:{part}"  # noqa: E731  (as add() seeds it)
+            base = {**common, "seed": seed_for(0)}
+            for part, group in enumerate(split_channel(persona, base, chased, seed_for)):
                 add(f"channel:{run_id}:{part}", CHANNEL, channel_id=sub.channel_id, members=group, part=part)
         if sub.delivery == "channel" and chased:
             add(f"membership:{run_id}", MEMBERSHIP, channel_id=sub.channel_id, members=chased)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from bot.reminders import snapshot
 from bot.reminders.claim import Claim
-from bot.reminders.bulk import insert_ignoring_conflicts, update_by_id
-from bot.reminders.common import CLAIMED, FAILED, PLANNED, SOURCE_RETRY, TickTime
+from bot.reminders.bulk import insert_ignoring_conflicts, reopen_by_key, update_by_id
+from bot.reminders.common import CLAIMED, DM, DROPPED, FAILED, OUTCOME_KINDS, PLANNED, SOURCE_RETRY, UNDELIVERABLE, TickTime
 from bot.reminders.notices import notice_rows
 from bot.reminders.plan import Filed, leaders_of, plan_run, who_is_missing
 from bot.sources import SourceUnavailable
@@ -27,6 +27,8 @@ from db.models import OutboxMessage, ReminderRun
 log = logging.getLogger("nippo.reminders")
 
 WAITING = "source unreachable"
+# What a DM row taken over by another run's plan gets from the new row.
+_REOPENED = ("run_id", "payload", "state", "not_before", "deadline", "pending_post_id", "created_at")
 
 
 @dataclass
@@ -56,6 +58,9 @@ def outside_keys(source, work_dates: set[date]) -> tuple[dict, set]:
             keys[work_date] = frozenset(k.lower() for k in source.reported_keys(work_date))
         except SourceUnavailable as error:
             log.warning("report source unavailable for %s: %s", work_date, error)
+            unavailable.add(work_date)
+        except Exception:  # a source's bug must not stop the tick: treat it as unavailable
+            log.exception("report source failed for %s; treated as unavailable", work_date)
             unavailable.add(work_date)
     return keys, unavailable
 
@@ -94,18 +99,29 @@ def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[C
             updates.append({"id": c.run_id, "state": FAILED, "reason": reason, "lease_until": None,
                             "finished_at": now})
             line.status = f"failed ({reason})"
+            context = {"persona": c.sub.persona, "lang": c.sub.language, "sub": c.sub.id,
+                       "channel_name": c.sub.channel_name, "leaders": leaders_of(roster),
+                       "date": c.work_date.isoformat()}
             if waited:
-                context = {"persona": c.sub.persona, "lang": c.sub.language, "sub": c.sub.id,
-                           "channel_name": c.sub.channel_name, "leaders": leaders_of(roster),
-                           "date": c.work_date.isoformat()}
                 rows += notice_rows(f"source:{c.run_id}", context, "leader.source_unreachable", now,
                                     run_id=c.run_id, work_date=c.work_date)
+            else:  # its claimant died and nobody took over in time: what it would have sent is dropped
+                unsent = [r for r in plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, streaks, now,
+                                              c.deadline).rows if r["kind"] in OUTCOME_KINDS]
+                if unsent:
+                    rows += notice_rows(f"dropped:{c.run_id}", context, "leader.dropped", now, run_id=c.run_id,
+                                        work_date=c.work_date, params={"count": len(unsent)})
         elif c.work_date in unavailable:
             updates.append({"id": c.run_id, "state": CLAIMED, "reason": WAITING, "lease_until": now + SOURCE_RETRY,
                             "finished_at": None})
             line.status = "waiting (source unreachable)"
         else:
-            plan = plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, streaks, now, c.deadline)
+            try:
+                plan = plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, streaks, now, c.deadline)
+            except Exception:  # one bad subscription must not stop the others; its lease runs out, then a retry
+                log.exception("planning run %s of subscription %s failed", c.run_id, c.sub.id)
+                line.status = "error (planning failed; retried when its claim expires)"
+                continue
             rows += plan.rows
             updates.append({"id": c.run_id, "state": PLANNED, "reason": None, "lease_until": None,
                             "missing": [m.member_id for m in plan.missing], "finished_at": None})
@@ -122,7 +138,13 @@ def insert_messages(session: Session, rows: list[dict]) -> None:
     """Add outbox rows; a key that exists already (a replan, a second roster) is left alone.
     Sorted by key so two replicas adding the same DM keys lock them in the same
     order and cannot deadlock on PostgreSQL."""
-    insert_ignoring_conflicts(session, OutboxMessage, sorted(rows, key=lambda row: row["key"]))
+    rows = sorted(rows, key=lambda row: row["key"])
+    insert_ignoring_conflicts(session, OutboxMessage, rows)
+    # A member on two rosters gets one DM per work date, whichever run plans
+    # it first; but one the first run could not deliver (dropped, failed) is
+    # the next run's to send, with a fresh pending_post_id.
+    reopen_by_key(session, OutboxMessage, [r for r in rows if r["kind"] == DM and r["run_id"] is not None],
+                  _REOPENED, (DROPPED, UNDELIVERABLE))
 
 
 def release_claims(services, claims: list[Claim], owner: str, now) -> None:

@@ -28,6 +28,11 @@ class SourceCache:
         self._source = source
         self._lock = threading.Lock()
         self._keys: dict[date, frozenset[str]] = {}
+        self.unavailable: set[date] = set()  # work dates the source could not answer for in this pass
+
+    def is_unavailable(self, work_date: date) -> bool:
+        self.keys(work_date)
+        return work_date in self.unavailable
 
     def keys(self, work_date: date) -> frozenset[str]:
         if self._source is None:
@@ -38,6 +43,12 @@ class SourceCache:
                     found = frozenset(k.lower() for k in self._source.reported_keys(work_date))
                 except SourceUnavailable as error:
                     log.warning("report source unavailable when re-checking %s: %s", work_date, error)
+                    found = None
+                except Exception:  # a source's bug: as if unavailable
+                    log.exception("report source failed when re-checking %s", work_date)
+                    found = None
+                if found is None:
+                    self.unavailable.add(work_date)
                     found = frozenset()
                 self._keys[work_date] = found
             return self._keys[work_date]

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta, timezone
 
 from bot.mattermost import MattermostError
 from bot.reminders import recheck
-from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DM, MEMBERSHIP, NOTICE, PENDING, SNOOZE, SUMMARY,
-                                  UNDELIVERABLE, DeliveryOptions, TickTime)
+from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DM, MEMBERSHIP, NOTICE, PENDING, SNOOZE,
+                                  SOURCE_RETRY, SUMMARY, UNDELIVERABLE, DeliveryOptions, TickTime)
 from bot.reminders.limiter import Breaker
 from bot.reminders.outbox import Outcome, failed_target
 from bot.reminders.plan import dm_key, dm_text_key, outbox_row
@@ -26,12 +26,27 @@ from bot.reminders.texts import (channel_text, dm_attachments, dm_text, failure_
 _RATE_LIMITED_TRIES = 50  # 429s waited out inline for one call before giving up for this tick
 _MIN_DEFER = timedelta(seconds=1)  # past the tick's now, so this pass does not lease it again
 _SEARCH_PAGE = 200
+# Failures that say the target is gone for nippo (not a bug of nippo's, not a
+# revoked token): only these count towards a subscription pausing itself.
+GONE_PREFIX = "gone: "
+_GONE_STATUSES = (403, 404)
+_GONE_ERROR_IDS = frozenset({
+    "api.post.create_post.can_not_post_to_deleted.error",  # archived channel
+    "api.post.create_post.can_not_post_in_restricted_dm.error",  # direct messages restricted
+    "api.context.permissions.app_error",  # not a member of the channel
+    "app.channel.get_member.missing.app_error",
+})
+
+
+def is_gone(error: MattermostError) -> bool:
+    return error.status in _GONE_STATUSES or (error.error_id or "") in _GONE_ERROR_IDS
 
 
 @dataclass
 class _Attempt:
     channel_id: str | None
-    unknown_since: datetime | None  # real clock: when a send's answer was first lost
+    unknown_since: datetime | None  # real clock: when a request whose answer was lost went out
+    post: dict | None = None
 
 
 class Sender:
@@ -66,34 +81,55 @@ class Sender:
         if attempt.channel_id is None:
             attempt.channel_id = self._dm_channel(message["recipient_user_id"])
         channel_id = attempt.channel_id
-        if attempt.unknown_since is not None and self._real() - attempt.unknown_since.timestamp() >= \
-                self._options.dedup_window:
-            found = self._find(channel_id, message, attempt.unknown_since)
-            if found is not None:
-                return Outcome(DELIVERED, post_id=found["id"], channel_id=channel_id, text=found.get("message"))
-            attempt.unknown_since = None  # it never landed: a fresh send is safe
         attachments = None
         if buttons:
             payload = message["payload"]
             attachments = dm_attachments(self._services, persona, payload["lang"], message["recipient_user_id"],
                                          message["work_date"], self._tick.now, seed=payload["seed"])
         props = post_props(persona, message["id"], attachments)
-        retried = False
-        while True:
+        found = self._post(channel_id, text, props, message, attempt)
+        if found is not None:
+            return Outcome(DELIVERED, post_id=found["id"], channel_id=channel_id, text=found.get("message"))
+        post = attempt.post
+        self._breaker.succeeded()
+        return Outcome(DELIVERED, post_id=post["id"], channel_id=channel_id, text=text)
+
+    def _post(self, channel_id: str, text: str, props: dict, message: dict, attempt: _Attempt) -> dict | None:
+        """Create the post, through the gate. The dedup window is checked right
+        before each HTTP attempt (a wait at the gate may outlast it): once it
+        has passed after a lost answer, the channel is searched instead of
+        posting again. Returns the post found by that search, else None with
+        ``attempt.post`` set."""
+        retried, error = False, None
+        for _ in range(_RATE_LIMITED_TRIES):
+            self._options.gate.wait()
+            if attempt.unknown_since is not None and \
+                    self._real() - attempt.unknown_since.timestamp() >= self._options.dedup_window:
+                found = self._find(channel_id, message, attempt.unknown_since)
+                if found is not None:
+                    return found
+                attempt.unknown_since = None  # it never landed: a fresh send is safe
+                self._options.gate.wait()  # the search took a slot
+            started = datetime.fromtimestamp(self._real(), timezone.utc)  # when this request goes out
             try:
-                post = self._call(lambda: self._client.create_post(
-                    channel_id, text, props=props, pending_post_id=message["pending_post_id"]))
-                self._breaker.succeeded()
-                return Outcome(DELIVERED, post_id=post["id"], channel_id=channel_id, text=text)
-            except MattermostError as error:
-                if error.landed is not None:
+                attempt.post = self._client.create_post(channel_id, text, props=props,
+                                                        pending_post_id=message["pending_post_id"])
+                self._options.gate.passed()
+                return None
+            except MattermostError as caught:
+                if caught.landed is None:  # no answer: it may have landed
+                    if attempt.unknown_since is None:
+                        attempt.unknown_since = started  # the earliest request that may have landed
+                    if not retried:
+                        retried = True  # the same pending_post_id: Mattermost answers with the first post
+                        continue
                     raise
-                first = attempt.unknown_since or datetime.fromtimestamp(self._real(), timezone.utc)
-                attempt.unknown_since = first
-                if not retried and self._real() - first.timestamp() < self._options.dedup_window:
-                    retried = True  # the same pending_post_id: Mattermost answers with the first post
-                    continue
-                raise
+                wait = caught.retry_after if caught.retry_after is not None else 1.0
+                if caught.status != 429 or wait > self._options.inline_wait_max:
+                    raise
+                error = caught
+                self._options.gate.pause(wait)
+        raise error
 
     def _render(self, message: dict, check: recheck.Recheck):
         """(text, persona, with buttons) for what is still true now, or the
@@ -107,6 +143,9 @@ class Sender:
             if not remaining:
                 return Outcome(CANCELLED, error="everyone it named has filed")
             return notice_text(persona, payload, remaining), persona, False
+        if kind == SNOOZE and work_date is not None and self._sources.is_unavailable(work_date):
+            # whether it was filed cannot be told now: wait rather than chase someone who filed
+            return Outcome(PENDING, error="report source unavailable", not_before=self._tick.now + SOURCE_RETRY)
         if kind in (DM, SNOOZE):
             if check.is_done(payload["member"], work_date):
                 return Outcome(CANCELLED, error="filed before it was sent")
@@ -205,7 +244,8 @@ class Sender:
         if message["kind"] != MEMBERSHIP:  # the channel post's own failure tells the leaders
             notify = {"target": failed_target(message), "reason": failure_reason(error),
                       "date": message["payload"].get("date", "")}
-        return Outcome(UNDELIVERABLE, error=str(error), notify=notify, channel_id=attempt.channel_id)
+        reason = f"{GONE_PREFIX}{error}" if is_gone(error) else str(error)
+        return Outcome(UNDELIVERABLE, error=reason, notify=notify, channel_id=attempt.channel_id)
 
     def _retry_at(self, message: dict, error: MattermostError) -> datetime:
         """Retry-After when Mattermost gave one, else exponential backoff with jitter."""

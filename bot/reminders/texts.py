@@ -18,6 +18,9 @@ from persona import inert, join, mention, name
 _WHAT_YOU_DID = {"en": "what you did", "ja": "やったこと"}
 # Room left in a post for a persona's words around the names.
 _SPLIT_MARGIN = 400
+# Room kept below the limit for what may differ at sending: fewer names can
+# change a count's or a streak's wording.
+_SEND_MARGIN = 200
 
 
 def persona_for(services, persona_name: str):
@@ -59,12 +62,21 @@ def _people(members: list[dict], pings: bool, lang: str) -> dict:
     return {"names": join([name(m["n"]) for m in members], lang)}
 
 
-def split_channel(persona, payload: dict, members: list[dict]) -> list[list[dict]]:
-    """``members`` in groups whose channel post stays within Mattermost's limit."""
-    if not members or len(channel_text(persona, payload, members)) <= POST_LIMIT:
+def split_channel(persona, payload: dict, members: list[dict], seed_for=None) -> list[list[dict]]:
+    """``members`` in groups whose channel post stays within Mattermost's
+    limit, with a margin. ``seed_for(part)`` is the seed part ``part`` is
+    sent with: the persona variant depends on it, so each group is measured
+    with exactly the text it will be sent with."""
+    seed_for = seed_for or (lambda part: payload["seed"])
+    limit = POST_LIMIT - _SEND_MARGIN
+
+    def length(group: list[dict], part: int) -> int:
+        return len(channel_text(persona, {**payload, "seed": seed_for(part)}, group))
+
+    if not members or length(members, 0) <= limit:
         return [members]
-    overhead = len(channel_text(persona, payload, members[:1])) - _cost(members[0])
-    budget = max(POST_LIMIT - overhead - _SPLIT_MARGIN, 100)
+    overhead = max(length(members[:1], part) for part in range(3)) - _cost(members[0])
+    budget = max(limit - overhead - _SPLIT_MARGIN, 100)
     groups: list[list[dict]] = [[]]
     used = 0
     for member in members:
@@ -74,16 +86,16 @@ def split_channel(persona, payload: dict, members: list[dict]) -> list[list[dict
             used = 0
         groups[-1].append(member)
         used += cost
-    # The estimate holds for every persona we ship; halve any group it did not.
-    checked: list[list[dict]] = []
-    while groups:
-        group = groups.pop(0)
-        if len(group) > 1 and len(channel_text(persona, payload, group)) > POST_LIMIT:
-            half = len(group) // 2
-            groups[:0] = [group[:half], group[half:]]
+    # The estimate holds for every persona we ship; halve any group it did
+    # not (which renumbers the parts after it, so check them all again).
+    while True:
+        for part, group in enumerate(groups):
+            if len(group) > 1 and length(group, part) > limit:
+                half = len(group) // 2
+                groups[part:part + 1] = [group[:half], group[half:]]
+                break
         else:
-            checked.append(group)
-    return checked
+            return groups
 
 
 def _cost(member: dict) -> int:
@@ -126,9 +138,18 @@ def notice_text(persona, payload: dict, members: list[dict] | None = None) -> st
     """A notice to leaders; for an escalation, one line per member still missing."""
     lang, seed, params = payload["lang"], payload["seed"], dict(payload.get("params") or {})
     if payload["text_key"] == "leader.escalation":
-        return "\n".join(
-            persona.say("leader.escalation", lang, seed=seed, name=name(m["n"]), streak=m["s"], date=payload["date"])
-            for m in members or [])
+        lines, used = [], 0
+        members = members or []
+        for m in members:
+            line = persona.say("leader.escalation", lang, seed=seed, name=name(m["n"]), streak=m["s"],
+                               date=payload["date"])
+            if used + len(line) + 1 > POST_LIMIT - _SPLIT_MARGIN:
+                break  # a huge team: the rest counted, like the summary
+            lines.append(line)
+            used += len(line) + 1
+        if len(lines) < len(members):
+            lines.append(f"(+{len(members) - len(lines)})")
+        return "\n".join(lines)
     params.setdefault("date", payload.get("date", ""))
     return persona.say(payload["text_key"], lang, seed=seed, **params)
 
