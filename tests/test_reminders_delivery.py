@@ -132,6 +132,31 @@ def test_a_sender_that_died_mid_send_is_taken_over_without_a_second_post(scene):
     assert [m.state for m in scene.outbox(kind="channel")] == ["sent"]
 
 
+def test_a_taken_over_message_is_found_even_below_a_page_of_newer_posts(scene):
+    """A busy channel: 250 posts came after the dead sender's post. The search
+    starts from the message's planning, not from the newest page."""
+
+    from bot.reminders.common import TickTime, process_id
+    from bot.tick import plan_tick
+
+    # Mattermost's clock and the tick clock read the same, as in production.
+    scene.mattermost.advance(TUESDAY_9AM.timestamp() - scene.mattermost.clock() + 1)
+    scene.subscribe()
+    plan_tick(scene.services, TickTime(TUESDAY_9AM), process_id())
+    [message] = scene.outbox(kind="channel")
+    scene.client.create_post(scene.channel["id"], "reminder", props={"nippo_outbox_id": str(message.id)},
+                             pending_post_id=message.pending_post_id)
+    for n in range(250):
+        scene.client.create_post(scene.channel["id"], f"chatter {n}")
+    with scene.database.write() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
+                        .values(state="sending", leased_by="dead", lease_until=TUESDAY_9AM))
+    scene.later(minutes=6)
+    reminders = [p for p in scene.channel_posts() if not p["message"].startswith("chatter")]
+    assert len(reminders) == 1
+    assert [m.state for m in scene.outbox(kind="channel")] == ["sent"]
+
+
 def test_bot_removed_from_channel_fails_tells_leaders_and_pauses_after_three_runs(scene):
     sub_id = scene.subscribe()
     scene.mattermost.remove_channel_member(scene.channel["id"], scene.mattermost.bot["id"])

@@ -28,7 +28,7 @@ _LONG_AGO = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _COLUMNS = (OutboxMessage.id, OutboxMessage.key, OutboxMessage.run_id, OutboxMessage.kind,
             OutboxMessage.channel_id, OutboxMessage.recipient_user_id, OutboxMessage.work_date,
             OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.deadline, OutboxMessage.unknown_since,
-            OutboxMessage.pending_post_id)
+            OutboxMessage.pending_post_id, OutboxMessage.created_at)
 
 
 @dataclass

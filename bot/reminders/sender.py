@@ -25,7 +25,6 @@ from bot.reminders.texts import (channel_text, dm_attachments, dm_text, failure_
 
 _RATE_LIMITED_TRIES = 50  # 429s waited out inline for one call before giving up for this tick
 _MIN_DEFER = timedelta(seconds=1)  # past the tick's now, so this pass does not lease it again
-_SEARCH_PAGE = 200
 # Failures that say the target is gone for nippo (not a bug of nippo's, not a
 # revoked token): only these count towards a subscription pausing itself.
 GONE_PREFIX = "gone: "
@@ -36,6 +35,7 @@ _GONE_ERROR_IDS = frozenset({
     "api.context.permissions.app_error",  # not a member of the channel
     "app.channel.get_member.missing.app_error",
 })
+_NEWEST_PAGE = 200  # Mattermost's largest page
 
 
 def is_gone(error: MattermostError) -> bool:
@@ -228,10 +228,21 @@ class Sender:
     def _find(self, channel_id: str, message: dict, since: datetime) -> dict | None:
         """The post of this outbox message, if an earlier try made it after all."""
         since_s = since.timestamp()
-        if self._real() - since_s > 2 * 86400:  # taken over from a dead sender: when is unknown
-            posts = self._call(lambda: self._client.recent_posts(channel_id, per_page=_SEARCH_PAGE))
-        else:
-            posts = self._call(lambda: self._client.recent_posts(channel_id, since_ms=int((since_s - 120) * 1000)))
+        if self._real() - since_s > 2 * 86400:
+            # Taken over from a dead sender: the post, if any, is younger than the
+            # message itself, so search from its planning — a page of newest posts
+            # could miss it in a busy channel. A planning time Mattermost's clock has
+            # not reached (`nippo remind --at` ahead of time) says nothing: newest page.
+            created = message.get("created_at")
+            if created is None or created.timestamp() > self._real():
+                posts = self._call(lambda: self._client.recent_posts(channel_id, per_page=_NEWEST_PAGE))
+                return self._match(posts, message)
+            since_s = created.timestamp()
+        posts = self._call(lambda: self._client.recent_posts(channel_id, since_ms=int((since_s - 120) * 1000)))
+        return self._match(posts, message)
+
+    @staticmethod
+    def _match(posts: list[dict], message: dict) -> dict | None:
         wanted = str(message["id"])
         return next((p for p in posts if str((p.get("props") or {}).get("nippo_outbox_id")) == wanted), None)
 
