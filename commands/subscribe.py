@@ -45,6 +45,9 @@ def subscribe(ctx: Ctx, command: Subscribe) -> Reply:
         session.flush()
         summary = describe(ctx, subscription)
         next_line = _next_line(ctx, session, subscription)
+        # Answer in the voice just chosen: `/subscribe lang ja` is confirmed in Japanese.
+        ctx.persona = ctx.services.personas.get(subscription.persona, fallback=ctx.settings.persona)
+        ctx.lang = subscription.language
     return Reply(ctx.say(key, summary=summary, next=next_line))
 
 

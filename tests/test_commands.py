@@ -472,3 +472,13 @@ def test_a_command_that_is_not_form_encoded_is_400(nippo, people, database):
     answer = requests.post(f"{nippo.url}/mattermost/command", json={"command": "/report", "text": "x"}, timeout=10)
     assert answer.status_code == 400
     assert count(database, Report) == 0
+
+
+def test_subscribe_answers_in_the_language_just_chosen(nippo, people):
+    def japanese(text):
+        return any("\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" for c in text)
+
+    first = nippo.reply(people["boss"], "tz Asia/Tokyo lang ja", "/subscribe")
+    assert "Asia/Tokyo" in first and japanese(first)
+    assert japanese(nippo.reply(people["boss"], "persona plain", "/subscribe"))
+    assert not japanese(nippo.reply(people["boss"], "lang en", "/subscribe"))
