@@ -303,7 +303,10 @@ def test_mattermost_down_stops_the_pass_early(scene):
     with scene.mattermost.down():
         scene.tick(TUESDAY_9AM)
     assert scene.mattermost.count("POST") == 0
-    assert sum(m.attempts for m in scene.outbox()) < 12  # not one failed try per message
+    # Not one failed try per message (22): at most the first wave, one per worker, fails
+    # before the breaker stops the pass; how many of those start first is up to the scheduler.
+    attempts = sum(m.attempts for m in scene.outbox())
+    assert attempts <= scene.services.delivery.workers < len(scene.outbox())
     scene.later(minutes=5)
     assert len(scene.mattermost.posts) == 22
 
