@@ -112,6 +112,10 @@ class Breaker:
         self._lock = threading.Lock()
         self._failures = 0
 
+    @property
+    def threshold(self) -> int:
+        return self._threshold
+
     def failed(self) -> None:
         with self._lock:
             self._failures += 1
