@@ -15,6 +15,7 @@ COPY bot ./bot
 COPY commands ./commands
 COPY persona ./persona
 COPY db ./db
+COPY web ./web
 RUN pip install .
 
 USER 10001

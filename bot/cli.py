@@ -1,7 +1,9 @@
-"""The ``nippo`` command line (SPEC §8).
+"""The ``nippo`` command line.
 
 A bad setting ends any verb with one line naming the variable and exit status
-2; each verb asks only for the settings it uses.
+2; each verb asks only for the settings it uses. ``serve`` is given the web
+app's factory by the entry point (``web.cli``): the engine in ``bot`` does not
+know the HTTP layer that sits above it.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ log = logging.getLogger("nippo")
 EXIT_CONFIG = 2
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, app_factory=None) -> int:
+    """Run one verb; ``app_factory(services=...)`` builds the WSGI app ``serve`` runs."""
     parser = _parser()
     args = parser.parse_args(argv)
+    args.app_factory = app_factory
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_CONFIG
@@ -154,9 +158,9 @@ def _serve(args) -> int:
 
     import waitress
 
-    from bot.app import create_app
-
-    app = create_app(services=services)
+    if args.app_factory is None:
+        raise StartupError("serve needs the web app: run the `nippo` command (web.cli)")
+    app = args.app_factory(services=services)
     server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads, ident="nippo")
     scheduler = None
     if settings.scheduler:
@@ -243,7 +247,3 @@ def _persona_check(args) -> int:
         return 1
     print(f"{args.file}: ok")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

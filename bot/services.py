@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.responder import Responder
 from bot.signing import Signer
 from bot.users import UserCache
-from commands.status_cache import StatusCache
+from db.status_cache import StatusCache
 from db.session import Database
 
 log = logging.getLogger("nippo")
@@ -31,7 +31,7 @@ class Services:
     signer: Any = None  # bot.signing.Signer
     users: Any = None  # bot.users.UserCache
     responder: Any = None  # bot.responder.Responder
-    status_cache: Any = None  # commands.status_cache.StatusCache
+    status_cache: Any = None  # db.status_cache.StatusCache
     delivery: Any = None  # bot.reminders delivery options (workers, clocks, rate gate)
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="nippo-later"))

@@ -14,7 +14,7 @@ class Reply:
     # through the command's response_url.
     later: Callable[[], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    # Until when this answer stays true if no data changes (see commands.status_cache).
+    # Until when this answer stays true if no data changes (see db.status_cache).
     cache_until: Any = None
 
     def to_json(self) -> dict[str, Any]:

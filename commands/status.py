@@ -13,7 +13,7 @@ from commands.grammar import ShowStatus
 from commands.people import bot_mention
 from commands.reply import CommandError, Reply
 from db import queries
-from db.subscriptions import outlook
+from bot.outlook import outlook
 from persona import join, name
 
 # Past this many names a status line becomes counts: a long list helps no one

@@ -14,7 +14,7 @@ from commands.reply import CommandError, Reply
 from commands.teams import authority, ensure_team, require_manager, require_team_channel
 from db import queries
 from db.models import Subscription
-from db.subscriptions import WEEKDAY_NAMES, outlook, weekdays_of, weekdays_text
+from bot.outlook import WEEKDAY_NAMES, outlook, weekdays_of, weekdays_text
 from persona import inert
 
 DEFAULTS = {"at": "09:00", "days": "0,1,2,3,4", "to": "channel", "check": "previous", "escalate": 3, "mention": True}

@@ -1,6 +1,6 @@
 """The data version: bumped by every write transaction that touches a table
 ``/report-status`` reads, so a rendered status can be reused until something
-it depends on changes — on any replica (see ``commands.status_cache``).
+it depends on changes — on any replica (see ``db.status_cache``).
 
 Hooked into the ORM session: unit-of-work flushes and ORM-enabled bulk
 statements (``session.execute(insert(Report)...)``) both mark the session,

@@ -13,7 +13,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from bot.app import create_app
+from web.app import create_app
 from bot.config import Settings
 from bot.mattermost import MattermostClient
 from bot.services import build_services

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from bot.app import create_app
+from web.app import create_app
 from bot.config import Settings
 from bot.services import build_services
 from db.session import Database

@@ -371,7 +371,7 @@ def test_status_answers_are_fresh_after_a_write_on_another_replica(nippo, people
     """Status answers are reused while nothing changed. A report filed through
     another replica (its own process, its own Database) shows once this
     replica looks at the data version again: at most 50 ms later."""
-    from commands.status_cache import VERSION_MAX_AGE, StatusCache
+    from db.status_cache import VERSION_MAX_AGE, StatusCache
     from db.session import Database
     from tests.harness import start_nippo
 
@@ -399,7 +399,7 @@ def test_status_answers_are_fresh_after_a_write_on_another_replica(nippo, people
 
 
 def test_a_write_through_this_replica_shows_at_once(nippo, people):
-    from commands.status_cache import StatusCache
+    from db.status_cache import StatusCache
 
     nippo.services.status_cache = StatusCache(monotonic=lambda: 1000.0)  # the clock never moves
     subscribed(nippo, people)

@@ -1,5 +1,4 @@
-"""Mattermost's calls into nippo: slash commands (and, in bot.web_interactive,
-buttons and dialogs). A thin adapter: authenticate, turn the request into
+"""Mattermost's calls into nippo: slash commands, buttons and dialogs. A thin adapter: authenticate, turn the request into
 plain values, let ``commands`` decide, turn the reply into JSON."""
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ import logging
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from commands.dispatch import handle_command
+from commands.interactive import handle_action, handle_dialog
 from commands.request import CommandRequest
 
 log = logging.getLogger("nippo.web")
@@ -93,8 +93,6 @@ def _answer(answer):
 
 @blueprint.post("/mattermost/actions")
 def actions():
-    from commands.interactive import handle_action
-
     services = _services()
     payload = _json_payload()
     try:
@@ -106,8 +104,6 @@ def actions():
 
 @blueprint.post("/mattermost/dialogs")
 def dialogs():
-    from commands.interactive import handle_dialog
-
     services = _services()
     payload = _json_payload()
     try:

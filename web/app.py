@@ -6,8 +6,9 @@ from flask import Flask
 
 from bot.config import Settings
 from bot.services import Services, build_services
+from web import api, health, mattermost
 
-# Mattermost's own calls are small; the push API raises its own limit (bot.web_api).
+# Mattermost's own calls are small; the push API raises its own limit (web.api).
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
@@ -18,9 +19,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions["nippo"] = services
 
-    from bot import health, web_api, web_mattermost
-
     app.register_blueprint(health.blueprint)
-    app.register_blueprint(web_mattermost.blueprint)
-    app.register_blueprint(web_api.blueprint)
+    app.register_blueprint(mattermost.blueprint)
+    app.register_blueprint(api.blueprint)
     return app
