@@ -31,9 +31,10 @@ class SourceMisconfigured(Exception):
     """The source answers but rejects what nippo asks: fix the configuration."""
 
 
-def member_key(member, key: str) -> str | None:
-    """The key an outside source uses for a member, lower-cased."""
-    value = {"username": member.username, "email": member.email, "external_id": member.external_id}[key]
+def member_key(member, key: str, external_id: str | None = None) -> str | None:
+    """The key an outside source uses for a member, lower-cased; an external id
+    is a team's own (its roster entry's), so the caller passes it."""
+    value = {"username": member.username, "email": member.email, "external_id": external_id}[key]
     return value.strip().lower() if value else None
 
 

@@ -50,32 +50,6 @@ def is_system_admin(ctx, user_id: str) -> bool:
     return _has_role(user.get("roles"), "system_admin")
 
 
-def may_manage_member(ctx, member_user_id: str) -> bool:
-    """May the caller change another member's absences? Only with authority
-    over a team that member is on: its leader, an admin of its channel or
-    Mattermost team, or a system admin. (Being admin of some other channel —
-    every channel's creator is — is not enough.)"""
-    if ctx.console:
-        return True
-    with ctx.read() as session:
-        teams = session.execute(
-            select(Team.id, Team.channel_id, Team.mattermost_team_id)
-            .join(RosterEntry, RosterEntry.team_id == Team.id)
-            .join(Member, Member.id == RosterEntry.member_id)
-            .where(Member.user_id == member_user_id, RosterEntry.removed_at.is_(None))
-        ).all()
-        if any(is_leader(session, session.get(Team, team_id), ctx.request.user_id) for team_id, _, _ in teams):
-            return True
-    if is_system_admin(ctx, ctx.request.user_id):
-        return True
-    for _, channel_id, mattermost_team_id in teams:
-        if is_channel_admin(ctx, channel_id, ctx.request.user_id):
-            return True
-        if mattermost_team_id and is_team_admin(ctx, mattermost_team_id, ctx.request.user_id):
-            return True
-    return False
-
-
 def is_leader(session: Session, team: Team | None, user_id: str) -> bool:
     if team is None:
         return False

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import delete
-
 from bot.mattermost import MattermostError
 from bot.reminders.texts import command_for
 from commands.context import Ctx
 from commands.grammar import FileReport, MarkAbsence
 from commands.people import resolve_usernames, upsert_member
-from commands.permissions import may_manage_member
 from commands.reply import CommandError, Reply
+from commands.teams import authority, require_team_channel
 from db import queries
-from db.models import Absence
+from db.models import RosterEntry
 from persona import name as inert_name
 
 
@@ -55,28 +53,52 @@ def open_report_dialog(ctx: Ctx, work_date: date) -> Reply:
 
 
 def mark_absence(ctx: Ctx, command: MarkAbsence) -> Reply:
-    days = [command.dates.start + timedelta(days=i) for i in range((command.dates.end - command.dates.start).days + 1)]
-    if command.user is None:
+    """A member's own absence counts for every team they are on; one a leader
+    or admin sets for someone else belongs to this channel's team alone, and
+    only that team's leaders and admins can cancel it."""
+    days = list(command.dates.each_day())
+    team_id = None
+    if command.user is None or command.user == ctx.request.user_name.lower():
         user = _caller_user(ctx)
     else:
+        team_id = _team_with_authority(ctx, command)  # before anyone named is looked up
         user = resolve_usernames(ctx, [command.user])[0]
-    for_someone_else = user["id"] != ctx.request.user_id
-    if for_someone_else and not may_manage_member(ctx, user["id"]):
-        raise CommandError("error.not_permitted", action=f"/report {'on' if command.on else 'off'} @…")
+        if user["id"] == ctx.request.user_id:
+            team_id = None  # the caller named themselves
     with ctx.write() as session:
         member = upsert_member(session, user, ctx.now)
+        if team_id is not None and not _on_roster(session, team_id, member.id):
+            raise CommandError("team.not_on_roster", names=inert_name(user["username"]))
         if command.on:
-            removed = session.execute(
-                delete(Absence).where(Absence.member_id == member.id, Absence.work_date.in_(days))
-            ).rowcount
+            removed = queries.remove_absences(session, member.id, days, team_id)
         else:
-            queries.add_absences(session, member.id, days, created_by=ctx.request.user_id, now=ctx.now)
+            queries.add_absences(session, member.id, days, created_by=ctx.request.user_id, now=ctx.now,
+                                 team_id=team_id)
             removed = None
     who = inert_name(user["username"])
     dates = _span_text(command.dates.start, command.dates.end)
     if command.on:
         return Reply(ctx.say("absence.cleared" if removed else "absence.none", who=who, dates=dates))
     return Reply(ctx.say("absence.set", who=who, dates=dates))
+
+
+def _team_with_authority(ctx: Ctx, command: MarkAbsence) -> int:
+    """This channel's team, if the caller leads it or administers its channel,
+    Mattermost team or system."""
+    require_team_channel(ctx)
+    auth = authority(ctx)
+    with ctx.read() as session:
+        team = queries.team_by_channel(session, ctx.request.channel_id)
+    if team is None:
+        raise CommandError("error.no_team")
+    if not (auth.leader or auth.admin):
+        raise CommandError("error.not_permitted", action=f"/report {'on' if command.on else 'off'} @…")
+    return team.id
+
+
+def _on_roster(session, team_id: int, member_id: int) -> bool:
+    entry = session.get(RosterEntry, (team_id, member_id))
+    return entry is not None and entry.removed_at is None
 
 
 def _span_text(start: date, end: date) -> str:

@@ -42,9 +42,10 @@ def show_status(ctx: Ctx, command: ShowStatus) -> Reply:
             if next_run is not None:
                 valid_until = min(valid_until, next_run)
         members = queries.roster(session, team.id)
-        reported, off = queries.filed_and_off(session, [m.id for m, _ in members], work_date)
+        reported, off = queries.filed_and_off(session, [m.id for m, _ in members], work_date, team.id)
+        linked = queries.external_ids(session, team.id)
     # The outside source is asked after the session is closed: it may take seconds.
-    outside, unreachable = _outside_reports(ctx, members, work_date)
+    outside, unreachable = _outside_reports(ctx, members, linked, work_date)
     reported |= outside
     off -= reported
     text = render_status(ctx, work_date, members, reported, off)
@@ -90,7 +91,7 @@ def _default_work_date(ctx: Ctx, session, subscription):
     return work_date, note, _next_midnight(ctx.now, zone)
 
 
-def _outside_reports(ctx: Ctx, members, work_date: date) -> tuple[set[int], bool]:
+def _outside_reports(ctx: Ctx, members, linked: dict[int, str], work_date: date) -> tuple[set[int], bool]:
     """Members an outside report source counts as reported (SPEC §7), and
     whether the source could not be asked."""
     source = ctx.services.source
@@ -102,7 +103,7 @@ def _outside_reports(ctx: Ctx, members, work_date: date) -> tuple[set[int], bool
         keys = source.reported_keys(work_date)
     except SourceUnavailable:
         return set(), True
-    return {m.id for m, _ in members if (member_key(m, source.member_key) or "") in keys}, False
+    return {m.id for m, _ in members if (member_key(m, source.member_key, linked.get(m.id)) or "") in keys}, False
 
 
 def render_status(ctx: Ctx, work_date: date, members, reported: set[int], off: set[int]) -> str:

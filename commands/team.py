@@ -217,12 +217,14 @@ def link(ctx: Ctx, command: TeamLink) -> Reply:
         if entry is None or entry.removed_at is not None:
             # Only the members of one's own roster: an id decides whose reports count.
             raise CommandError("team.not_on_roster", names=name(user["username"]))
-        holder = session.scalar(select(Member.username).where(
-            func.lower(Member.external_id) == command.external_id.lower(), Member.id != member.id))
+        # The id is this team's: it decides whose reports count here, and nowhere else.
+        holder = session.scalar(select(Member.username).join(RosterEntry, RosterEntry.member_id == Member.id).where(
+            RosterEntry.team_id == team.id, RosterEntry.removed_at.is_(None), Member.id != member.id,
+            func.lower(RosterEntry.external_id) == command.external_id.lower()))
         if holder is not None:
             raise CommandError("error.bad_value", option="link", value=inert(command.external_id),
                                expected=f"an id not already linked to {name(holder)}")
-        member.external_id = command.external_id
+        entry.external_id = command.external_id
     return Reply(ctx.say("team.linked", name=name(user["username"]), external_id=inert(command.external_id)))
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -68,7 +69,6 @@ class Member(Base):
     user_id: Mapped[str] = mapped_column(String(64), unique=True)
     username: Mapped[str] = mapped_column(String(64), index=True)
     email: Mapped[str | None] = mapped_column(String(320), index=True)
-    external_id: Mapped[str | None] = mapped_column(String(200), index=True)
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -91,7 +91,9 @@ class Team(Base):
 
 class RosterEntry(Base):
     """A member's place on a team's roster. ``removed_at`` remembers a removal so
-    ``/team sync`` does not add that member back."""
+    ``/team sync`` does not add that member back. ``external_id`` is the member's
+    id in the outside work-report system as this team's leaders set it: it is
+    used for this team only."""
 
     __tablename__ = "roster"
 
@@ -100,11 +102,12 @@ class RosterEntry(Base):
     role: Mapped[str] = mapped_column(String(16), default="member")  # leader | member
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    external_id: Mapped[str | None] = mapped_column(String(200))
 
     team: Mapped[Team] = relationship(back_populates="roster")
     member: Mapped[Member] = relationship()
 
-    __table_args__ = (Index("ix_roster_member", "member_id"),)
+    __table_args__ = (Index("ix_roster_member", "member_id"), Index("ix_roster_external_id", "external_id"))
 
 
 class Report(Base):
@@ -124,17 +127,31 @@ class Report(Base):
     )
 
 
+_OWN = text("team_id IS NULL")
+_TEAMS = text("team_id IS NOT NULL")
+
+
 class Absence(Base):
+    """A member's day off. ``team_id`` NULL: the member set it, and it counts for
+    every team they are on. Otherwise a leader or admin of that team set it, and
+    it counts for that team only (whatever a leader does to a member's data
+    reaches no further than the leader's own team)."""
+
     __tablename__ = "absences"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     work_date: Mapped[date] = mapped_column(Date)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        UniqueConstraint("member_id", "work_date", name="uq_absences_member_date"),
+        # One own absence per member and date, and one per team: NULLs are
+        # distinct in a plain unique constraint, so two partial indexes.
+        Index("uq_absences_own", "member_id", "work_date", unique=True, sqlite_where=_OWN, postgresql_where=_OWN),
+        Index("uq_absences_team", "member_id", "work_date", "team_id", unique=True,
+              sqlite_where=_TEAMS, postgresql_where=_TEAMS),
         Index("ix_absences_work_date", "work_date"),
     )
 

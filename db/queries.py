@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,21 +44,47 @@ def save_report(session: Session, member_id: int, work_date: date, text: str, so
     return bool(existed)
 
 
-def add_absences(session: Session, member_id: int, days: list[date], created_by: str | None, now: datetime) -> None:
+def add_absences(session: Session, member_id: int, days: list[date], created_by: str | None, now: datetime,
+                 team_id: int | None = None) -> None:
+    """Mark days off: the member's own (``team_id`` None, for every team) or
+    one team's, as a leader or admin of that team sets them."""
     if not days:
         return
     statement = _insert(session, Absence).values(
-        [{"member_id": member_id, "work_date": d, "created_by": created_by, "created_at": now} for d in days])
-    session.execute(statement.on_conflict_do_nothing(index_elements=[Absence.member_id, Absence.work_date]))
+        [{"member_id": member_id, "work_date": d, "team_id": team_id, "created_by": created_by, "created_at": now}
+         for d in days])
+    if team_id is None:
+        statement = statement.on_conflict_do_nothing(index_elements=[Absence.member_id, Absence.work_date],
+                                                     index_where=Absence.team_id.is_(None))
+    else:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=[Absence.member_id, Absence.work_date, Absence.team_id],
+            index_where=Absence.team_id.is_not(None))
+    session.execute(statement)
+
+
+def remove_absences(session: Session, member_id: int, days: list[date], team_id: int | None = None) -> int:
+    """Cancel the member's own absences (``team_id`` None) or one team's; how many."""
+    scope = Absence.team_id.is_(None) if team_id is None else Absence.team_id == team_id
+    return session.execute(delete(Absence).where(Absence.member_id == member_id, Absence.work_date.in_(days), scope)
+                           ).rowcount
+
+
+def counts_for(team_id: int | None):
+    """The absences that count for a team: the members' own and the team's."""
+    if team_id is None:
+        return Absence.team_id.is_(None)
+    return or_(Absence.team_id.is_(None), Absence.team_id == team_id)
 
 
 def chased_dates_still_missing(session: Session, member_id: int, exclude: date | None = None,
                                today: date | None = None) -> list[date]:
     """Earlier work dates a reminder chased this member for that are still
-    neither reported nor marked off, newest first."""
+    neither reported nor marked off (by the member, or for the team that
+    chased them), newest first."""
     teams = select(RosterEntry.team_id).where(RosterEntry.member_id == member_id)
     query = (
-        select(ReminderRun.work_date, ReminderRun.missing)
+        select(ReminderRun.work_date, ReminderRun.missing, Subscription.team_id)
         .join(Subscription, Subscription.id == ReminderRun.subscription_id)
         .where(Subscription.team_id.in_(teams), ReminderRun.state.in_(("planned", "sent")))
         .order_by(ReminderRun.work_date.desc())
@@ -66,15 +92,24 @@ def chased_dates_still_missing(session: Session, member_id: int, exclude: date |
     )
     if today is not None:
         query = query.where(ReminderRun.work_date >= today - timedelta(days=CHASE_LOOKBACK_DAYS))
-    chased = sorted({work_date for work_date, missing in session.execute(query)
-                     if missing and member_id in missing and work_date != exclude}, reverse=True)
-    if not chased:
+    chasers: dict[date, set[int]] = {}
+    for work_date, missing, team_id in session.execute(query):
+        if missing and member_id in missing and work_date != exclude:
+            chasers.setdefault(work_date, set()).add(team_id)
+    if not chasers:
         return []
-    done = set(session.scalars(select(Report.work_date).where(Report.member_id == member_id,
-                                                             Report.work_date.in_(chased))))
-    done |= set(session.scalars(select(Absence.work_date).where(Absence.member_id == member_id,
-                                                               Absence.work_date.in_(chased))))
-    return [d for d in chased if d not in done]
+    reported = set(session.scalars(select(Report.work_date).where(Report.member_id == member_id,
+                                                                 Report.work_date.in_(chasers))))
+    off = {(team_id, work_date) for team_id, work_date in session.execute(
+        select(Absence.team_id, Absence.work_date).where(Absence.member_id == member_id,
+                                                         Absence.work_date.in_(chasers)))}
+
+    def settled(work_date: date) -> bool:
+        if work_date in reported or (None, work_date) in off:
+            return True
+        return all((team_id, work_date) in off for team_id in chasers[work_date])
+
+    return [d for d in sorted(chasers, reverse=True) if not settled(d)]
 
 
 def team_by_channel(session: Session, channel_id: str):
@@ -100,12 +135,20 @@ def roster(session: Session, team_id: int, *, include_inactive: bool = False) ->
     return [(member, role) for member, role in session.execute(query)]
 
 
-def filed_and_off(session: Session, member_ids: list[int], work_date: date) -> tuple[set[int], set[int]]:
-    """Which of these members reported, and which are off, on a work date."""
+def filed_and_off(session: Session, member_ids: list[int], work_date: date,
+                  team_id: int | None = None) -> tuple[set[int], set[int]]:
+    """Which of these members reported, and which are off, on a work date: off
+    by their own absence, or by one set for ``team_id``."""
     if not member_ids:
         return set(), set()
     reported = set(session.scalars(select(Report.member_id).where(
         Report.work_date == work_date, Report.member_id.in_(member_ids))))
     off = set(session.scalars(select(Absence.member_id).where(
-        Absence.work_date == work_date, Absence.member_id.in_(member_ids))))
+        Absence.work_date == work_date, Absence.member_id.in_(member_ids), counts_for(team_id))))
     return reported, off - reported  # a report wins over an absence
+
+
+def external_ids(session: Session, team_id: int) -> dict[int, str]:
+    """member id -> the id this team's leaders linked the member to."""
+    return dict(session.execute(select(RosterEntry.member_id, RosterEntry.external_id).where(
+        RosterEntry.team_id == team_id, RosterEntry.external_id.is_not(None))).all())

@@ -45,9 +45,14 @@ def quote(text: str) -> str:
 
 
 def mention(username: str) -> str:
-    """A real mention of one user. Anything that is not a plain username is named, never pinged."""
+    """A real mention of one user. Anything that is not a plain username is named, never pinged.
+
+    Mattermost strips trailing ``.``, ``-``, ``_`` and ``:`` from a mention it
+    does not recognise and tries again, so ``@all.`` or ``@here_`` would notify
+    the whole channel: a name that reduces to a channel-wide word is named too.
+    """
     username = username.removeprefix("@")
-    if not _USERNAME.fullmatch(username) or username.lower() in _SPECIAL_MENTIONS:
+    if not _USERNAME.fullmatch(username) or username.rstrip(".-_:").lower() in _SPECIAL_MENTIONS:
         return name(username)
     return "@" + username
 

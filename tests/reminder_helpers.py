@@ -185,6 +185,18 @@ def mentions_in(text: str) -> set[str]:
     return set(re.findall(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9._-]*)", text))
 
 
+def pings_everyone(text: str) -> bool:
+    """Whether Mattermost would notify the whole channel: it reads ``@word``,
+    and a word it does not know as a user loses trailing ``.``, ``-``, ``_``
+    and ``:`` until it is one — ``@all.`` is ``@all``."""
+    import re
+
+    for word in re.findall(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9._:-]*)", text):
+        if word.rstrip(".-_:").lower() in ("all", "channel", "here"):
+            return True
+    return "<!channel>" in text or "<!all>" in text or "<!here>" in text
+
+
 def tick_worker(database_url: str, mattermost_url: str, token: str, barrier, ticks: list[datetime],
                 seed: int) -> None:
     """One replica in its own process: its own engine and Mattermost client,

@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from db.models import Member, Report
+from db.models import Member, Report, RosterEntry, Team
 from tests.harness import API_TOKEN, start_nippo
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -19,10 +19,14 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 @pytest.fixture
 def members(database, clock):
     with database.write() as session:
-        session.add_all([
-            Member(user_id="u-alice", username="alice", email="Alice@Example.com", external_id="E-1"),
-            Member(user_id="u-bob", username="bob", email="bob@example.com", external_id="E-2"),
-        ])
+        alice = Member(user_id="u-alice", username="alice", email="Alice@Example.com")
+        bob = Member(user_id="u-bob", username="bob", email="bob@example.com")
+        team = Team(channel_id="c-dev", channel_name="dev", created_at=clock())
+        session.add_all([alice, bob, team])
+        session.flush()
+        # External ids are a team's: set on the roster entries.
+        session.add_all([RosterEntry(team_id=team.id, member_id=alice.id, added_at=clock(), external_id="E-1"),
+                         RosterEntry(team_id=team.id, member_id=bob.id, added_at=clock(), external_id="E-2")])
 
 
 def post(nippo, body, headers=AUTH, **kwargs):

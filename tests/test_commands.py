@@ -120,6 +120,7 @@ def test_only_a_leader_or_admin_marks_someone_else_off(nippo, people, database):
 
 
 def test_unknown_user_is_named(nippo, people, database):
+    subscribed(nippo, people)
     text = nippo.reply(people["boss"], "off @nobody 2026-11-30", "/report")
     assert "nobody" in text and "/report [DATE]" in text
     assert count(database, Absence) == 0
@@ -270,7 +271,8 @@ def test_team_link_and_days_off(nippo, people, database):
     nippo.reply(people["boss"], "add @alice @bob", "/team")
     nippo.reply(people["boss"], "link @alice E-1234", "/team")
     with database.read() as session:
-        assert session.scalars(select(Member.external_id).where(Member.username == "alice")).one() == "E-1234"
+        assert session.scalars(select(RosterEntry.external_id).join(Member, Member.id == RosterEntry.member_id)
+                               .where(Member.username == "alice")).one() == "E-1234"
     nippo.reply(people["boss"], "off 2026-12-29..2027-01-03", "/team")
     assert count(database, TeamDayOff) == 6
     nippo.reply(people["boss"], "on 2026-12-29", "/team")
@@ -286,7 +288,8 @@ def test_team_link_only_for_this_roster_and_unique_ids(nippo, people, mattermost
     stranger = nippo.reply(people["boss"], "link @carol E-9", "/team")
     assert "carol" in stranger
     with database.read() as session:
-        links = dict(session.execute(select(Member.username, Member.external_id)).all())
+        links = dict(session.execute(select(Member.username, RosterEntry.external_id)
+                                     .join(RosterEntry, RosterEntry.member_id == Member.id)).all())
     assert links.get("alice") == "E-1" and links.get("bob") is None and links.get("carol") is None
 
 

@@ -232,7 +232,8 @@ def test_mention_pings_and_name_does_not():
     assert name("@alice") == f"@{ZWSP}alice"
 
 
-@pytest.mark.parametrize("username", ["channel", "all", "here", "x y", "<!channel>", ""])
+@pytest.mark.parametrize("username", ["channel", "all", "here", "x y", "<!channel>", "", "all.", "channel-", "here_",
+                                      "ALL:", "here.-_:"])
 def test_mention_of_something_that_is_no_username_never_pings(username):
     assert not re.search(r"@[\w.-]", mention(username))
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.reminders.common import POST_LIMIT, TickTime, process_id
 from bot.tick import plan_tick
 from db.models import ReminderRun
-from tests.reminder_helpers import TUESDAY_9AM, ZWSP, Scene, mentions_in
+from tests.reminder_helpers import TUESDAY_9AM, ZWSP, Scene, mentions_in, pings_everyone
 
 MONDAY = date(2026, 11, 30)
 
@@ -140,13 +140,14 @@ def test_each_part_is_measured_with_the_seed_it_is_sent_with():
         assert len(channel_text(persona, {**payload, "seed": seed_for(part)}, group)) <= POST_LIMIT - 100
 
 
-def test_roster_members_outside_the_channel_also_get_a_dm(scene):
+def test_roster_members_outside_the_channel_are_named_without_a_mention_and_get_a_dm(scene):
     scene.person("alice")
     scene.person("remote", in_channel=False)
     scene.subscribe()
     scene.tick(TUESDAY_9AM)
     [post] = scene.channel_posts()
-    assert mentions_in(post["message"]) == {"alice", "remote"}
+    assert mentions_in(post["message"]) == {"alice"}
+    assert f"@{ZWSP}remote" in post["message"]
     [dm] = scene.dms("remote")
     assert "/report 2026-11-30" in dm["message"] and "~dev" in dm["message"]
     assert scene.dms("alice") == []
@@ -196,3 +197,16 @@ def test_dry_run_writes_and_sends_nothing(scene):
     later = datetime(2026, 12, 1, 4, 0, tzinfo=timezone.utc)
     assert "skipped" in scene.tick(later, dry_run=True)[0]
     assert scene.runs() == []
+
+
+@pytest.mark.parametrize("username", ["all.", "channel-", "here_", "all:", "here.-_"])
+def test_a_username_that_mattermost_would_read_as_a_channel_wide_mention_is_never_written_as_one(scene, username):
+    scene.person("alice")
+    scene.person(username)
+    scene.subscribe()
+    scene.tick(TUESDAY_9AM)
+    [post] = scene.channel_posts()
+    assert mentions_in(post["message"]) == {"alice"}
+    assert not pings_everyone(post["message"])
+    assert f"@{ZWSP}{username.replace('_', chr(92) + '_')}" in post["message"]  # named, inert
+

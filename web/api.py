@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from commands.grammar import REPORT_TEXT_LIMIT, storable
 from db import queries
-from db.models import Member
+from db.models import Member, RosterEntry
 
 log = logging.getLogger("nippo.api")
 
@@ -27,7 +27,9 @@ MAX_ITEMS = 1000
 # 1,000 reports of 3,000 characters, each escaped as \uXXXX at worst (6 bytes), plus the JSON around them.
 MAX_BODY_BYTES = 20 * 1024 * 1024
 KEYS = ("user", "email", "external_id")
-COLUMNS = {"user": Member.username, "email": Member.email, "external_id": Member.external_id}
+# external_id is set per team (a roster entry's); the others are the member's own.
+COLUMNS = {"user": (Member.id, Member.username), "email": (Member.id, Member.email),
+           "external_id": (RosterEntry.member_id, RosterEntry.external_id)}
 
 
 def _authorized(expected: str) -> bool:
@@ -125,14 +127,18 @@ def _check_one(item, latest: date) -> tuple[str | None, dict | None]:
                   "date": work_date, "text": text}
 
 
-def _members(session, checked: list) -> dict[tuple[str, str], int]:
-    """Member ids by (key, lower-cased value), in one query per key kind."""
-    found: dict[tuple[str, str], int] = {}
-    for key, column in COLUMNS.items():
+def _members(session, checked: list) -> dict[tuple[str, str], int | None]:
+    """Member ids by (key, lower-cased value), in one query per key kind; None
+    where one value names several members."""
+    found: dict[tuple[str, str], set[int]] = {}
+    for key, (id_column, column) in COLUMNS.items():
         wanted = {item["value"].lower() for item in checked if item is not None and item["key"] == key}
         if not wanted:
             continue
-        for member_id, value in session.execute(select(Member.id, column).where(func.lower(column).in_(wanted))):
-            # Two members with one key (e-mail shared, say): refuse rather than guess.
-            found[(key, value.lower())] = None if (key, value.lower()) in found else member_id
-    return found
+        query = select(id_column, column).where(func.lower(column).in_(wanted))
+        if key == "external_id":
+            query = query.where(RosterEntry.removed_at.is_(None))
+        for member_id, value in session.execute(query):
+            found.setdefault((key, value.lower()), set()).add(member_id)
+    # Two members with one key (an e-mail shared, or two teams' ids): refuse rather than guess.
+    return {match: next(iter(ids)) if len(ids) == 1 else None for match, ids in found.items()}

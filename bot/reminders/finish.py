@@ -95,17 +95,25 @@ def _status(outcome: tuple[str, str | None]) -> str:
 
 def _update_streaks(session: Session, runs: list, subs: dict) -> None:
     """Members a sent run listed as missing (and who have not filed since)
-    gain one; members who reported lose their streak; absences change nothing."""
+    gain one; members who reported lose their streak; absences (the member's
+    own, or one set for this run's team) change nothing."""
     if not runs:
         return
     rows = {(s.subscription_id, s.member_id): s for s in session.scalars(
         select(MissingStreak).where(MissingStreak.subscription_id.in_({run.subscription_id for run in runs})))}
     members = {m for run in runs for m in run.missing or []} | {member_id for _sub, member_id in rows}
     dates = sorted({run.work_date for run in runs})
-    reported = _pairs(session, Report, members, dates)
-    absent = _pairs(session, Absence, members, dates)
+    reported = _reported(session, members, dates)
+    absences = _absences(session, members, dates)
     for run in runs:
-        missing = {m for m in run.missing or [] if (m, run.work_date) not in reported | absent}
+        sub = subs.get(run.subscription_id)
+        team_id = sub.team_id if sub is not None else None
+
+        def absent(member_id: int) -> bool:
+            return ((None, member_id, run.work_date) in absences
+                    or (team_id is not None and (team_id, member_id, run.work_date) in absences))
+
+        missing = {m for m in run.missing or [] if (m, run.work_date) not in reported and not absent(m)}
         for member_id in missing:
             row = rows.get((run.subscription_id, member_id))
             if row is None:
@@ -119,17 +127,26 @@ def _update_streaks(session: Session, runs: list, subs: dict) -> None:
         for (sub_id, member_id), row in rows.items():
             if sub_id != run.subscription_id or member_id in missing:
                 continue
-            if (member_id, run.work_date) in absent and (member_id, run.work_date) not in reported:
+            if absent(member_id) and (member_id, run.work_date) not in reported:
                 continue
             row.streak, row.leaders_told, row.last_run_id = 0, False, run.id
 
 
-def _pairs(session: Session, model, members: set[int], dates: list[date]) -> set:
+def _reported(session: Session, members: set[int], dates: list[date]) -> set:
     if not members:
         return set()
     return {tuple(row) for row in session.execute(
-        select(model.member_id, model.work_date).where(model.member_id.in_(sorted(members)),
-                                                       model.work_date.in_(dates)))}
+        select(Report.member_id, Report.work_date).where(Report.member_id.in_(sorted(members)),
+                                                         Report.work_date.in_(dates)))}
+
+
+def _absences(session: Session, members: set[int], dates: list[date]) -> set:
+    """(team id or None, member id, work date) of every absence of these members."""
+    if not members:
+        return set()
+    return {tuple(row) for row in session.execute(
+        select(Absence.team_id, Absence.member_id, Absence.work_date).where(Absence.member_id.in_(sorted(members)),
+                                                                            Absence.work_date.in_(dates)))}
 
 
 def _count_failures(services, session: Session, tick: TickTime, runs: list, outcomes: dict, subs: dict) -> None:

@@ -21,15 +21,16 @@ class Filed:
     """What is known about reports and absences for the work dates in play."""
 
     reported: set  # (member id, work date)
-    absent: set  # (member id, work date)
+    absent: set  # (team id, member id, work date); team None: the member's own, for every team
     outside_keys: dict  # work date -> member keys the outside source says reported
 
     def has_reported(self, member: Person, work_date: date) -> bool:
         return (member.member_id, work_date) in self.reported or (
             member.key is not None and member.key in self.outside_keys.get(work_date, frozenset()))
 
-    def is_absent(self, member: Person, work_date: date) -> bool:
-        return (member.member_id, work_date) in self.absent
+    def is_absent(self, member: Person, work_date: date, team_id: int) -> bool:
+        return ((None, member.member_id, work_date) in self.absent
+                or (team_id, member.member_id, work_date) in self.absent)
 
 
 @dataclass
@@ -40,9 +41,9 @@ class RunPlan:
     escalated: list[int] = field(default_factory=list)  # member ids whose leaders are told now
 
 
-def who_is_missing(roster: list[Person], work_date: date, filed: Filed) -> tuple[list[Person], int]:
-    """(missing members, how many a report was expected from). A report wins over an absence."""
-    expected = [m for m in roster if filed.has_reported(m, work_date) or not filed.is_absent(m, work_date)]
+def who_is_missing(roster: list[Person], team_id: int, work_date: date, filed: Filed) -> tuple[list[Person], int]:
+    """(missing members of the team, how many a report was expected from). A report wins over an absence."""
+    expected = [m for m in roster if filed.has_reported(m, work_date) or not filed.is_absent(m, work_date, team_id)]
     missing = [m for m in expected if not filed.has_reported(m, work_date)]
     return missing, len(expected)
 
@@ -53,11 +54,12 @@ def leaders_of(roster: list[Person]) -> list[list[str]]:
 
 def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Person], filed: Filed,
              streaks: dict, now: datetime, deadline: datetime) -> RunPlan:
-    missing, expected = who_is_missing(roster, work_date, filed)
+    missing, expected = who_is_missing(roster, sub.team_id, work_date, filed)
     plan = RunPlan(missing=missing, expected=expected)
     if expected == 0:
         return plan  # an empty or all-absent roster: nothing to say
-    common = {"persona": sub.persona, "lang": sub.language, "sub": sub.id, "channel_id": sub.channel_id,
+    common = {"persona": sub.persona, "lang": sub.language, "sub": sub.id, "team": sub.team_id,
+              "channel_id": sub.channel_id,
               "channel_name": sub.channel_name, "leaders": leaders_of(roster), "date": work_date.isoformat(),
               "x": sub.escalate, "expected": expected, "mention": sub.mention}
 

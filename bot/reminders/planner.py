@@ -172,7 +172,8 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
         elif due.run.work_date in unavailable:
             line.status = "dry-run: would wait (source unreachable)"
         else:
-            missing, _expected = who_is_missing(rosters.get(due.sub.team_id, []), due.run.work_date, filed)
+            missing, _expected = who_is_missing(rosters.get(due.sub.team_id, []), due.sub.team_id,
+                                                due.run.work_date, filed)
             line.missing = len(missing)
         lines.append(line)
     return lines

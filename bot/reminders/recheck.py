@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 
 from bot.sources import SourceUnavailable
-from db.models import Absence, Member, ReminderRun, Report
+from db.models import Absence, Member, ReminderRun, Report, RosterEntry, Subscription
 
 log = logging.getLogger("nippo.reminders")
 
@@ -55,16 +55,20 @@ class SourceCache:
 
 
 class Recheck:
-    def __init__(self, done: set, keys: dict) -> None:
-        self._done = done  # (member id, work date) with a report or an absence
+    def __init__(self, reported: set, absent: set, keys: dict) -> None:
+        self._reported = reported  # (member id, work date)
+        self._absent = absent  # (team id or None for the member's own, member id, work date)
         self._keys = keys  # work date -> outside keys that reported
 
-    def is_done(self, member: dict, work_date: date) -> bool:
-        return (member["m"], work_date) in self._done or (
-            member.get("k") is not None and member["k"] in self._keys.get(work_date, frozenset()))
+    def is_done(self, member: dict, work_date: date, team_id: int | None = None) -> bool:
+        """Reported, or off for this team (a leader's absence counts for their team only)."""
+        m = member["m"]
+        return ((m, work_date) in self._reported or (None, m, work_date) in self._absent
+                or (team_id is not None and (team_id, m, work_date) in self._absent)
+                or (member.get("k") is not None and member["k"] in self._keys.get(work_date, frozenset())))
 
-    def still_missing(self, members: list[dict], work_date: date) -> list[dict]:
-        return [m for m in members if not self.is_done(m, work_date)]
+    def still_missing(self, members: list[dict], work_date: date, team_id: int | None = None) -> list[dict]:
+        return [m for m in members if not self.is_done(m, work_date, team_id)]
 
 
 def _members_of(message: dict) -> list[dict]:
@@ -79,34 +83,39 @@ def load(database, sources: SourceCache, messages: list[dict]) -> Recheck:
               for m in _members_of(message)}
     dates = {work_date for _m, work_date in wanted}
     keys = {work_date: sources.keys(work_date) for work_date in dates}
-    return Recheck(_filed(database, wanted), keys)
+    return Recheck(*_filed(database, wanted), keys)
 
 
-def _filed(database, wanted: set) -> set:
+def _filed(database, wanted: set) -> tuple[set, set]:
     if not wanted:
-        return set()
+        return set(), set()
     ids = sorted({member_id for member_id, _d in wanted})
     dates = sorted({work_date for _m, work_date in wanted})
-    found = set()
+    reported, absent = set(), set()
     with database.read() as session:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start:start + _CHUNK]
-            for model in (Report, Absence):
-                found |= {tuple(row) for row in session.execute(
-                    select(model.member_id, model.work_date)
-                    .where(model.member_id.in_(chunk), model.work_date.in_(dates)))}
-    return found & wanted
+            reported |= {tuple(row) for row in session.execute(
+                select(Report.member_id, Report.work_date)
+                .where(Report.member_id.in_(chunk), Report.work_date.in_(dates)))}
+            absent |= {tuple(row) for row in session.execute(
+                select(Absence.team_id, Absence.member_id, Absence.work_date)
+                .where(Absence.member_id.in_(chunk), Absence.work_date.in_(dates)))}
+    return reported & wanted, {row for row in absent if (row[1], row[2]) in wanted}
 
 
 def run_still_missing(database, sources: SourceCache, run_id: int, work_date: date, member_key: str) -> bool:
     """Whether anyone the run listed as missing has still neither filed nor
     marked a day off: decides between a reminder and the praise."""
     with database.read() as session:
-        missing = session.scalar(select(ReminderRun.missing).where(ReminderRun.id == run_id)) or []
-        if not missing:
+        run = session.execute(select(ReminderRun.missing, Subscription.team_id)
+                              .join(Subscription, Subscription.id == ReminderRun.subscription_id)
+                              .where(ReminderRun.id == run_id)).first()
+        if run is None or not run.missing:
             return False
-        key_column = {"email": Member.email, "external_id": Member.external_id}.get(member_key, Member.username)
-        members = [{"m": member_id, "k": key.lower() if key else None} for member_id, key in
-                   session.execute(select(Member.id, key_column).where(Member.id.in_(missing)))]
-    check = Recheck(_filed(database, {(m["m"], work_date) for m in members}), {work_date: sources.keys(work_date)})
-    return bool(check.still_missing(members, work_date))
+        key_column = {"email": Member.email, "external_id": RosterEntry.external_id}.get(member_key, Member.username)
+        members = [{"m": member_id, "k": key.lower() if key else None} for member_id, key in session.execute(
+            select(Member.id, key_column).join(RosterEntry, RosterEntry.member_id == Member.id)
+            .where(Member.id.in_(run.missing), RosterEntry.team_id == run.team_id))]
+    check = Recheck(*_filed(database, {(m["m"], work_date) for m in members}), {work_date: sources.keys(work_date)})
+    return bool(check.still_missing(members, work_date, run.team_id))

@@ -139,7 +139,7 @@ class Sender:
         if kind == NOTICE:
             if "members" not in payload:
                 return notice_text(persona, payload), persona, False
-            remaining = check.still_missing(payload["members"], work_date)  # an escalation
+            remaining = check.still_missing(payload["members"], work_date, payload.get("team"))  # an escalation
             if not remaining:
                 return Outcome(CANCELLED, error="everyone it named has filed")
             return notice_text(persona, payload, remaining), persona, False
@@ -147,17 +147,19 @@ class Sender:
             # whether it was filed cannot be told now: wait rather than chase someone who filed
             return Outcome(PENDING, error="report source unavailable", not_before=self._tick.now + SOURCE_RETRY)
         if kind in (DM, SNOOZE):
-            if check.is_done(payload["member"], work_date):
+            if check.is_done(payload["member"], work_date, payload.get("team")):
                 return Outcome(CANCELLED, error="filed before it was sent")
             return dm_text(persona, payload), persona, True
         members = payload.get("members") or []
-        remaining = check.still_missing(members, work_date)
+        remaining = check.still_missing(members, work_date, payload.get("team"))
         if kind == SUMMARY:
             text = summary_text(persona, payload, remaining) if remaining else praise_text(persona, payload)
             return text, persona, False
         if kind == CHANNEL:
             if remaining:
-                return channel_text(persona, payload, remaining), persona, False
+                outside = self._outside_channel(message["channel_id"], remaining) if payload.get("mention", True) \
+                    else frozenset()
+                return channel_text(persona, payload, remaining, outside), persona, False
             if members and (payload.get("part") or recheck.run_still_missing(
                     self._services.database, self._sources, message["run_id"], work_date,
                     getattr(self._services.source, "member_key", "username"))):
@@ -169,7 +171,7 @@ class Sender:
 
     def _membership(self, message: dict, check: recheck.Recheck) -> Outcome:
         payload, work_date = message["payload"], message["work_date"]
-        remaining = check.still_missing(payload.get("members") or [], work_date)
+        remaining = check.still_missing(payload.get("members") or [], work_date, payload.get("team"))
         if not remaining:
             return Outcome(DELIVERED)
         inside = self._channel_members(message["channel_id"])
@@ -189,6 +191,14 @@ class Sender:
                 payload={**base, "seed": f"run{message['run_id']}:{key}", "member": member,
                          "text_key": dm_text_key(member, payload.get("x", 0), outside=True)}))
         return Outcome(DELIVERED, new_rows=rows)
+
+    def _outside_channel(self, channel_id: str, members: list[dict]) -> frozenset[str]:
+        """Which of ``members`` are not in the channel (nobody, when the client
+        cannot tell: console mode lists no members)."""
+        inside = self._channel_members(channel_id)
+        if not inside:
+            return frozenset()
+        return frozenset(m["u"] for m in members if m["u"] not in inside)
 
     def _dm_channel(self, user_id: str) -> str:
         known = self._options.dm_channels.get(user_id)

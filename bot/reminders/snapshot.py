@@ -128,10 +128,11 @@ def stale_claims(session: Session, now: datetime) -> list[Stale]:
 
 
 def rosters(session: Session, team_ids: set[int], member_key: str) -> dict[int, list[Person]]:
-    """Who each team expects a report from: on the roster, active, human."""
+    """Who each team expects a report from: on the roster, active, human. A
+    member's key is the team's own external id when the source keys by it."""
     if not team_ids:
         return {}
-    key_column = {"email": Member.email, "external_id": Member.external_id}.get(member_key, Member.username)
+    key_column = {"email": Member.email, "external_id": RosterEntry.external_id}.get(member_key, Member.username)
     rows = session.execute(
         select(RosterEntry.team_id, RosterEntry.role, Member.id, Member.user_id, Member.username, key_column)
         .join(Member, Member.id == RosterEntry.member_id)
@@ -146,15 +147,16 @@ def rosters(session: Session, team_ids: set[int], member_key: str) -> dict[int, 
 
 
 def filed(session: Session, team_ids: set[int], work_dates: set[date]) -> tuple[set, set]:
-    """(member id, work date) pairs with a report, and with an absence, for
-    the members of these teams."""
+    """(member id, work date) pairs with a report, and (team id or None, member
+    id, work date) triples with an absence — None for a member's own absence,
+    which counts for every team — for the members of these teams."""
     if not team_ids or not work_dates:
         return set(), set()
     members = select(RosterEntry.member_id).where(RosterEntry.team_id.in_(sorted(team_ids)))
     dates = sorted(work_dates)
     reported = session.execute(select(Report.member_id, Report.work_date)
                                .where(Report.work_date.in_(dates), Report.member_id.in_(members)))
-    absent = session.execute(select(Absence.member_id, Absence.work_date)
+    absent = session.execute(select(Absence.team_id, Absence.member_id, Absence.work_date)
                              .where(Absence.work_date.in_(dates), Absence.member_id.in_(members)))
     return {tuple(row) for row in reported}, {tuple(row) for row in absent}
 

@@ -27,14 +27,13 @@ def schedule_snooze(session: Session, services, user_id: str, work_date: date, n
     ``not_before``; False if this member already snoozed this work date or is
     unknown. Runs in the caller's write transaction; delivery re-checks the
     date first, so a snooze is dropped once the date is filed."""
-    member = session.execute(select(Member.id, Member.username, Member.email, Member.external_id)
+    member = session.execute(select(Member.id, Member.username, Member.email)
                              .where(Member.user_id == user_id)).first()
     if member is None:
         return False
-    key_name = getattr(services.source, "member_key", "username")
-    key = {"email": member.email, "external_id": member.external_id}.get(key_name, member.username)
     original = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.key == dm_key(user_id, work_date)))
     context = dict(original) if original else _voice(session, services, member.id)
+    key = _key(session, services, member, context.get("team"))
     earlier = session.execute(select(OutboxMessage.state).where(
         OutboxMessage.recipient_user_id == user_id, OutboxMessage.work_date == work_date,
         OutboxMessage.key.like(snooze_key(user_id, work_date) + "%"))).scalars().all()
@@ -53,6 +52,21 @@ def schedule_snooze(session: Session, services, user_id: str, work_date: date, n
     return created is not None
 
 
+def _key(session: Session, services, member, team_id: int | None) -> str | None:
+    """The member's key for the outside source; an external id is the one the
+    team that chased them linked (any team's when the DM is unknown)."""
+    key_name = getattr(services.source, "member_key", "username")
+    if key_name == "email":
+        return member.email
+    if key_name != "external_id":
+        return member.username
+    query = select(RosterEntry.external_id).where(RosterEntry.member_id == member.id,
+                                                  RosterEntry.external_id.is_not(None))
+    if team_id is not None:
+        query = query.where(RosterEntry.team_id == team_id)
+    return session.scalars(query.order_by(RosterEntry.team_id).limit(1)).first()
+
+
 def _voice(session: Session, services, member_id: int) -> dict:
     """Persona and language of a subscription the member is on, else the defaults."""
     row = session.execute(
@@ -62,4 +76,4 @@ def _voice(session: Session, services, member_id: int) -> dict:
         .order_by(Subscription.id).limit(1)
     ).first()
     persona, lang = row if row is not None else (services.settings.persona, services.settings.language)
-    return {"persona": persona, "lang": lang, "leaders": []}
+    return {"persona": persona, "lang": lang, "leaders": [], "team": None}

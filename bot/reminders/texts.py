@@ -36,9 +36,12 @@ def _is_stern(member: dict, escalate: int) -> bool:
     return escalate > 0 and member.get("s", 0) >= escalate
 
 
-def channel_text(persona, payload: dict, members: list[dict]) -> str:
+def channel_text(persona, payload: dict, members: list[dict], outside: frozenset[str] = frozenset()) -> str:
     """The channel reminder for ``members``: the usual text for most, the
-    stern one for those on a streak; names without pings under `mention off`."""
+    stern one for those on a streak; names without pings under `mention off`.
+    Members whose user id is in ``outside`` are not in the channel: they are
+    named, not mentioned (the ping would not reach them, and Mattermost would
+    offer to add them to the channel); their DM reaches them instead."""
     lang, seed, work_date = payload["lang"], payload["seed"], date.fromisoformat(payload["date"])
     escalate, pings = payload.get("x", 0), payload.get("mention", True)
     common = {"date": work_date.isoformat(), "command": command_for(work_date, lang)}
@@ -47,18 +50,19 @@ def channel_text(persona, payload: dict, members: list[dict]) -> str:
     sections = []
     if usual:
         key = "reminder.channel" if pings else "reminder.channel_names"
-        sections.append(persona.say(key, lang, seed=seed, count=len(usual), **common, **_people(usual, pings, lang)))
+        sections.append(persona.say(key, lang, seed=seed, count=len(usual), **common,
+                                    **_people(usual, pings, lang, outside)))
     if stern:
         key = "reminder.stern_channel" if pings else "reminder.stern_channel_names"
         streak = min(m["s"] for m in stern)
         sections.append(persona.say(key, lang, seed=seed + ":stern", count=len(stern), streak=streak,
-                                    **common, **_people(stern, pings, lang)))
+                                    **common, **_people(stern, pings, lang, outside)))
     return "\n\n".join(sections)
 
 
-def _people(members: list[dict], pings: bool, lang: str) -> dict:
+def _people(members: list[dict], pings: bool, lang: str, outside: frozenset[str]) -> dict:
     if pings:
-        return {"mentions": " ".join(mention(m["n"]) for m in members)}
+        return {"mentions": " ".join(name(m["n"]) if m["u"] in outside else mention(m["n"]) for m in members)}
     return {"names": join([name(m["n"]) for m in members], lang)}
 
 
@@ -71,7 +75,10 @@ def split_channel(persona, payload: dict, members: list[dict], seed_for=None) ->
     limit = POST_LIMIT - _SEND_MARGIN
 
     def length(group: list[dict], part: int) -> int:
-        return len(channel_text(persona, {**payload, "seed": seed_for(part)}, group))
+        # Measured with everyone named: a name is longer than a mention, and
+        # who is outside the channel is only known when the post is sent.
+        named = frozenset(m["u"] for m in group)
+        return len(channel_text(persona, {**payload, "seed": seed_for(part)}, group, named))
 
     if not members or length(members, 0) <= limit:
         return [members]
