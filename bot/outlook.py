@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +38,20 @@ def schedule_of(subscription: Subscription, team_days_off: frozenset[date]) -> c
         days_off=team_days_off,
         check=subscription.check_day,
     )
+
+
+MONDAY_TO_FRIDAY = frozenset(range(5))
+
+
+def work_day_test(session: Session, team_id: int) -> Callable[[date], bool]:
+    """Whether a date is a work day for this team: its subscription's days,
+    public holidays and team days off; Monday to Friday when it has none."""
+    subscription = session.scalars(select(Subscription).where(Subscription.team_id == team_id)).first()
+    off = days_off(session, team_id)
+    if subscription is None:
+        return lambda day: day.weekday() in MONDAY_TO_FRIDAY and day not in off
+    schedule = schedule_of(subscription, off)
+    return lambda day: calendar.is_work_day(schedule, day)
 
 
 @dataclass(frozen=True)
