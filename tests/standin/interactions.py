@@ -355,7 +355,8 @@ class Interactions:
                     self._check_message_and_props(update.get("message", ""), props)
                     # Older licensed servers (app/post.go UpdatePost) refused an update
                     # that changes the message past PostEditTimeLimit: the click fails.
-                    self._check_edit_time_limit(post, changes_message=update.get("message", "") != post["message"])
+                    if update.get("message", "") != post["message"]:
+                        self._check_edit_time_limit(post, changes_message=True)
                 except ApiError as exc:
                     self.violations.append(f"action response update for post {post_id}: {exc.message}")
                     return
