@@ -79,3 +79,21 @@ def test_team_list_names_a_small_roster(nippo, mattermost, database):
     assert "boss" in text and "alice" in text
     with database.read() as session:
         assert session.scalar(select(func.count()).select_from(RosterEntry)) == 2
+
+
+def test_dialog_labels_are_cut_in_utf8_bytes_never_inside_a_character():
+    from commands.dialogs import fit
+
+    assert fit("日報提出フォームです", 24) == "日報提出フォーム"  # 8 characters: 24 bytes
+    assert fit("日報", 4) == "日"
+    assert fit("Daily report", 24) == "Daily report"
+
+
+def test_a_japanese_report_dialog_opens_on_the_server(nippo, mattermost):
+    boss, alice = mattermost.add_user("boss"), mattermost.add_user("alice", locale="ja")
+    for user in (boss, alice):
+        mattermost.add_channel_member(mattermost.channel["id"], user["id"], scheme_admin=user is boss)
+    nippo.reply(boss, "lang ja", "/subscribe")
+    nippo.reply(alice, "", "/report")
+    title = mattermost.dialogs[-1]["dialog"]["title"]
+    assert title and len(title.encode()) <= 24 and not title.isascii()
