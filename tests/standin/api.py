@@ -69,6 +69,7 @@ class ApiRoutes(CommandRoutes):
             ("GET", r"/commands", self._list_commands, True),
             ("POST", r"/commands", self._create_command, True),
             ("PUT", r"/commands/(?P<command_id>[^/]+)", self._update_command, True),
+            ("DELETE", r"/commands/(?P<command_id>[^/]+)", self._delete_command, True),
         ]
         return [(m, re.compile("/api/v4" + p), h, auth) for m, p, h, auth in table]
 

@@ -129,3 +129,13 @@ class CommandRoutes:
         updated["update_at"] = self.now_ms()
         self.commands[command_id] = updated
         return 200, dict(updated)
+
+    def _delete_command(self, call: Call) -> tuple[int, Any]:
+        command = self.commands.get(call.args["command_id"])
+        if command is None or command["delete_at"]:
+            raise ApiError(404, "store.sql_command.save.get.app_error", "Unable to get the command.")
+        self._command_team(call, command["team_id"])
+        if command["creator_id"] != call.user["id"] and not self._manages_others(call.user, command["team_id"]):
+            raise forbidden()
+        command["delete_at"] = self.now_ms()
+        return 200, {"status": "OK"}
