@@ -103,8 +103,8 @@ def handle_action(services, payload, now: datetime) -> Answer:
     except (KeyError, TypeError, ValueError):
         return Answer(403, {"error": "forbidden"})
     post_id = payload.get("post_id") if isinstance(payload.get("post_id"), str) else ""
-    dm = reminder_dm.find(services, post_id)
-    persona, lang = reminder_dm.voice(services, dm, _voice(services, user_id))
+    dm = reminder_dm.find(services, post_id, user_id)
+    persona, lang = reminder_dm.voice(services, dm) or _voice(services, user_id)
     sent_at = expires_at - BUTTON_LIFETIME
     if now > expires_at:
         text = persona.say("action.expired", lang)
@@ -165,8 +165,8 @@ def handle_dialog(services, payload, now: datetime) -> Answer:
     if state is None or state.get("k") != CALLBACK_ID or not isinstance(user_id, str) or state.get("u") != user_id:
         log.warning("dialog submission refused: bad or foreign state")
         return Answer(403, {"error": "forbidden"})
-    dm = reminder_dm.find(services, state.get("p") or "", state.get("o"))
-    persona, lang = reminder_dm.voice(services, dm, _voice(services, user_id))
+    dm = reminder_dm.find(services, state.get("p") or "", user_id, state.get("o"))
+    persona, lang = reminder_dm.voice(services, dm) or _voice(services, user_id)
     if now.timestamp() > int(state.get("e", 0)):
         return Answer(200, {"error": persona.say("action.expired", lang)})
     submission = payload.get("submission")

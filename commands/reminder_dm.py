@@ -31,14 +31,15 @@ class SentDM:
     sent_at: datetime | None  # the tick's time: its buttons expire 7 days after
 
 
-def find(services, post_id: str, outbox_id: int | None = None) -> SentDM | None:
-    """The DM behind ``post_id`` (by its outbox id when known: the primary key)."""
+def find(services, post_id: str, user_id: str, outbox_id: int | None = None) -> SentDM | None:
+    """The DM behind ``post_id`` sent to ``user_id`` (by its outbox id, the
+    primary key, when the dialog's signed state carries it)."""
     if not post_id:
         return None
-    columns = (OutboxMessage.id, OutboxMessage.payload, OutboxMessage.sent_at)
-    query = select(*columns).where(OutboxMessage.post_id == post_id)
+    query = (select(OutboxMessage.id, OutboxMessage.payload, OutboxMessage.sent_at)
+             .where(OutboxMessage.post_id == post_id, OutboxMessage.recipient_user_id == user_id))
     if isinstance(outbox_id, int):
-        query = select(*columns).where(OutboxMessage.id == outbox_id, OutboxMessage.post_id == post_id)
+        query = query.where(OutboxMessage.id == outbox_id)
     with services.database.read() as session:
         row = session.execute(query.limit(1)).first()
     if row is None:
@@ -48,12 +49,12 @@ def find(services, post_id: str, outbox_id: int | None = None) -> SentDM | None:
                   persona=payload.get("persona"), lang=payload.get("lang"), sent_at=row.sent_at)
 
 
-def voice(services, dm: SentDM | None, fallback):
-    """(persona, language) of the DM, so its updates speak as it did; else ``fallback``."""
+def voice(services, dm: SentDM | None):
+    """(persona, language) the DM was sent in, so its updates speak as it did; None if unknown."""
     if dm is None or not dm.persona:
-        return fallback
+        return None
     persona = services.personas.get(dm.persona, fallback=services.settings.persona)
-    return persona, dm.lang or fallback[1]
+    return persona, dm.lang or services.settings.language
 
 
 def rewrite(services, dm: SentDM, persona, lang: str, *, user_id: str, work_date: date, status: str,
