@@ -78,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     register.add_argument("--team", required=True)
     register.add_argument("--url", default=None, metavar="PUBLIC_URL")
     register.add_argument("--token", default=None)
+    register.add_argument("--force", action="store_true",
+                          help="also take over a trigger that points at another integration")
     register.set_defaults(handler=_register_commands)
 
     persona = verbs.add_parser("persona", help="list or check personas")
@@ -224,7 +226,7 @@ def _register_commands(args) -> int:
     if not token:
         raise ConfigError("NIPPO_BOT_TOKEN", "is required by register-commands (or pass --token)")
     url = (args.url or settings.public_url).rstrip("/")
-    for line in register_commands(settings.mattermost_url, token, args.team, url):
+    for line in register_commands(settings.mattermost_url, token, args.team, url, force=args.force):
         print(line)
     return 0
 

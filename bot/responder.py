@@ -1,10 +1,12 @@
-"""Follow-up answers to a slash command through its ``response_url``
-(PROTOCOL §3): valid 30 minutes, 5 uses, no authentication but the URL."""
+"""Follow-up answers to a slash command through its ``response_url``:
+valid 30 minutes and 5 uses (Mattermost's model/command_webhook.go), no
+authentication but the URL."""
 
 from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import requests
@@ -12,6 +14,18 @@ import requests
 log = logging.getLogger("nippo.responder")
 
 _HOOK_PATH = re.compile(r"/hooks/commands/[A-Za-z0-9]{20,40}$")
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)
+
+
+def voice_fields(persona) -> dict:
+    """``username`` and ``icon_url`` of a command response: the persona's face,
+    as on nippo's posts (shown where the server enables post overrides)."""
+    fields = {}
+    if getattr(persona, "display_name", None):
+        fields["username"] = persona.display_name
+    if getattr(persona, "icon_url", None):
+        fields["icon_url"] = persona.icon_url
+    return fields
 
 
 class Responder:
@@ -20,7 +34,9 @@ class Responder:
         self._timeout = timeout
         self.sent: list[tuple[str, str]] = []  # console mode keeps them here and prints them
 
-    def send(self, response_url: str, text: str) -> bool:
+    def send(self, response_url: str, text: str, voice: dict | None = None) -> bool:
+        """Post ``text`` (with the ``voice_fields`` of a persona); False when
+        the URL is unusable: expired, used up, refused or unreachable."""
         if self._console:
             print(text, flush=True)
             self.sent.append((response_url, text))
@@ -32,7 +48,7 @@ class Responder:
         if parts.scheme not in ("http", "https") or not _HOOK_PATH.search(parts.path):
             log.warning("ignoring a response_url that is not a Mattermost command hook")
             return False
-        body = {"response_type": "ephemeral", "text": text, "skip_slack_parsing": True}
+        body = {"response_type": "ephemeral", "text": text, "skip_slack_parsing": True, **(voice or {})}
         try:
             answer = requests.post(response_url, json=body, timeout=self._timeout, allow_redirects=False)
         except requests.RequestException as error:

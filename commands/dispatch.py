@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.config import valid_timezone
 from bot.mattermost import MattermostError
+from bot.responder import voice_fields
 from commands import grammar
 from commands.context import Ctx
 from commands.reply import CommandError, Reply
@@ -52,10 +53,12 @@ def handle_command(services, request: CommandRequest, now: datetime) -> Reply:
             cache_key = None
         cached = services.status_cache.get(cache_key, version, now) if cache_key else None
         if cached is not None:
-            return Reply(cached)
+            text, voice = cached
+            return Reply(text, voice=voice)
     reply = _handle(services, request, now)
     if cache_key is not None and reply.cache_until is not None:
-        services.status_cache.put(cache_key, version, reply.cache_until, reply.text)
+        # The voice is the channel's subscription's: data, like the text.
+        services.status_cache.put(cache_key, version, reply.cache_until, (reply.text, reply.voice))
     return reply
 
 
@@ -66,7 +69,15 @@ def _handle(services, request: CommandRequest, now: datetime) -> Reply:
         request_id = secrets.token_hex(4)
         log.exception("request %s: %s failed before it started", request_id, request.command)
         persona = services.personas.get(services.settings.persona)
-        return Reply(persona.say("error.internal", services.settings.language, request_id=request_id))
+        return Reply(persona.say("error.internal", services.settings.language, request_id=request_id),
+                     voice=voice_fields(persona))
+    reply = _answer(ctx)
+    reply.voice = voice_fields(ctx.persona)  # the handler may have changed it: `/subscribe persona polite`
+    return reply
+
+
+def _answer(ctx: Ctx) -> Reply:
+    request = ctx.request
     try:
         return _route(ctx)
     except CommandError as error:

@@ -15,14 +15,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.buttons import ACTIONS, reminder_attachment
+from bot.buttons import ACTIONS, BUTTON_LIFETIME
 from bot.mattermost import MattermostError
 from bot.reminders.texts import command_for
-from commands.dialogs import CALLBACK_ID, open_report_dialog
+from bot.responder import RESPONSE_URL_LIFETIME, voice_fields
+from commands import reminder_dm
+from commands.dialogs import CALLBACK_ID, DIALOG_LIFETIME, open_report_dialog
 from commands.grammar import REPORT_TEXT_LIMIT, parse_date, storable
 from commands.people import upsert_member
 from db import queries
-from db.models import Member, OutboxMessage, RosterEntry, Subscription
+from db.models import Member, RosterEntry, Subscription
 
 log = logging.getLogger("nippo.interactive")
 
@@ -73,21 +75,15 @@ def _reported_or_off(services, user_id: str, work_date: date) -> str | None:
     return None
 
 
-def _original_message(services, post_id: str) -> str:
-    with services.database.read() as session:
-        payload = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.post_id == post_id))
-    return (payload or {}).get("message", "")
-
-
-def _update(services, persona, lang, post_id: str, user_id: str, work_date: date, status_text: str,
+def _update(services, dm, persona, lang, user_id: str, work_date: date, status_text: str,
             actions: tuple[str, ...], sent_at: datetime) -> dict:
-    """The DM rewritten to say what happened, with the buttons that still make sense."""
-    message = _original_message(services, post_id)
-    footer = persona.say("dm.updated_footer", lang, status=status_text)
-    attachments = []
-    if actions:
-        attachments.append(reminder_attachment(services, persona, lang, user_id, work_date, sent_at, actions=actions))
-    return {"message": f"{message}\n\n{footer}".strip(), "props": {"attachments": attachments}}
+    """The action answer that rewrites the DM to say what happened, with the
+    buttons that still make sense; none for a post nippo does not know (an
+    update without its message would blank it)."""
+    if dm is None:
+        return {}
+    return {"update": reminder_dm.rewrite(services, dm, persona, lang, user_id=user_id, work_date=work_date,
+                                          status=status_text, actions=actions, sent_at=sent_at)}
 
 
 def handle_action(services, payload, now: datetime) -> Answer:
@@ -106,33 +102,34 @@ def handle_action(services, payload, now: datetime) -> Answer:
         expires_at = datetime.fromtimestamp(int(fields["e"]), timezone.utc)
     except (KeyError, TypeError, ValueError):
         return Answer(403, {"error": "forbidden"})
-    persona, lang = _voice(services, user_id)
     post_id = payload.get("post_id") if isinstance(payload.get("post_id"), str) else ""
-    sent_at = expires_at - timedelta(days=7)
+    dm = reminder_dm.find(services, post_id, user_id)
+    persona, lang = reminder_dm.voice(services, dm) or _voice(services, user_id)
+    sent_at = expires_at - BUTTON_LIFETIME
     if now > expires_at:
-        return Answer(200, {"ephemeral_text": persona.say("action.expired", lang),
-                            "update": _update(services, persona, lang, post_id, user_id, work_date,
-                                              persona.say("action.expired", lang), (), sent_at)})
+        text = persona.say("action.expired", lang)
+        return Answer(200, {"ephemeral_text": text,
+                            **_update(services, dm, persona, lang, user_id, work_date, text, (), sent_at)})
     settled = _reported_or_off(services, user_id, work_date)
     if settled is not None:
         text = persona.say("action.already_done", lang, date=work_date.isoformat())
         return Answer(200, {"ephemeral_text": text,
-                            "update": _update(services, persona, lang, post_id, user_id, work_date, text, (), sent_at)})
+                            **_update(services, dm, persona, lang, user_id, work_date, text, (), sent_at)})
     action = fields["a"]
     if action == "write":
-        return _write(services, persona, lang, payload, user_id, work_date, post_id, now)
+        return _write(services, persona, lang, payload, user_id, work_date, dm, now)
     if action == "off":
-        return _off(services, persona, lang, user_id, work_date, post_id, now, sent_at)
-    return _snooze(services, persona, lang, user_id, work_date, post_id, now, sent_at)
+        return _off(services, dm, persona, lang, user_id, work_date, now, sent_at)
+    return _snooze(services, dm, persona, lang, user_id, work_date, now, sent_at)
 
 
-def _write(services, persona, lang, payload, user_id, work_date, post_id, now) -> Answer:
+def _write(services, persona, lang, payload, user_id, work_date, dm, now) -> Answer:
     trigger_id = payload.get("trigger_id")
     if not isinstance(trigger_id, str) or not trigger_id:
         return Answer(400, {"error": "no trigger_id"})
     try:
         open_report_dialog(services, persona, lang, trigger_id=trigger_id, user_id=user_id, work_date=work_date,
-                           now=now, post_id=post_id)
+                           now=now, post_id=dm.post_id if dm else "", outbox_id=dm.outbox_id if dm else None)
     except MattermostError as error:
         log.warning("could not open the report dialog (status %s, %s)", error.status, error.error_id)
         return Answer(200, {"ephemeral_text": persona.say(
@@ -140,23 +137,22 @@ def _write(services, persona, lang, payload, user_id, work_date, post_id, now) -
     return Answer(200, {})
 
 
-def _off(services, persona, lang, user_id, work_date, post_id, now, sent_at) -> Answer:
+def _off(services, dm, persona, lang, user_id, work_date, now, sent_at) -> Answer:
     user = services.users.get(user_id)
     with services.database.write() as session:
         member = upsert_member(session, user, now)
         queries.add_absences(session, member.id, [work_date], created_by=user_id, now=now)
     text = persona.say("action.absence_recorded", lang, date=work_date.isoformat())
-    return Answer(200, {"update": _update(services, persona, lang, post_id, user_id, work_date, text, (), sent_at)})
+    return Answer(200, _update(services, dm, persona, lang, user_id, work_date, text, (), sent_at))
 
 
-def _snooze(services, persona, lang, user_id, work_date, post_id, now, sent_at) -> Answer:
+def _snooze(services, dm, persona, lang, user_id, work_date, now, sent_at) -> Answer:
     from bot.reminders import schedule_snooze
 
     with services.database.write() as session:
         schedule_snooze(session, services, user_id, work_date, now + SNOOZE_DELAY)
     text = persona.say("action.snoozed", lang, date=work_date.isoformat())
-    return Answer(200, {"update": _update(services, persona, lang, post_id, user_id, work_date, text,
-                                          ("write", "off"), sent_at)})
+    return Answer(200, _update(services, dm, persona, lang, user_id, work_date, text, ("write", "off"), sent_at))
 
 
 def handle_dialog(services, payload, now: datetime) -> Answer:
@@ -169,7 +165,8 @@ def handle_dialog(services, payload, now: datetime) -> Answer:
     if state is None or state.get("k") != CALLBACK_ID or not isinstance(user_id, str) or state.get("u") != user_id:
         log.warning("dialog submission refused: bad or foreign state")
         return Answer(403, {"error": "forbidden"})
-    persona, lang = _voice(services, user_id)
+    dm = reminder_dm.find(services, state.get("p") or "", user_id, state.get("o"))
+    persona, lang = reminder_dm.voice(services, dm) or _voice(services, user_id)
     if now.timestamp() > int(state.get("e", 0)):
         return Answer(200, {"error": persona.say("action.expired", lang)})
     submission = payload.get("submission")
@@ -188,7 +185,7 @@ def handle_dialog(services, payload, now: datetime) -> Answer:
         confirmation += "\n" + persona.say("report.still_missing", lang,
                                            dates=", ".join(d.isoformat() for d in still_missing),
                                            command=command_for(still_missing[0], lang))
-    _confirm(services, persona, lang, state, user_id, work_date, confirmation)
+    _confirm(services, dm, persona, lang, state, user_id, work_date, confirmation, now)
     return Answer(200, {})
 
 
@@ -217,16 +214,36 @@ def _read_submission(services, persona, lang, submission: dict, state: dict, now
     return errors, work_date, text
 
 
-def _confirm(services, persona, lang, state: dict, user_id: str, work_date: date, confirmation: str) -> None:
-    """Say it worked where the dialog came from: the DM, or the command's reply."""
-    post_id = state.get("p") or ""
-    if post_id:
-        message = _original_message(services, post_id)
-        footer = persona.say("dm.updated_footer", lang,
-                             status=persona.say("action.report_filed", lang, date=work_date.isoformat()))
+def _confirm(services, dm, persona, lang, state: dict, user_id: str, filed: date, confirmation: str,
+             now: datetime) -> None:
+    """Say it worked where the dialog came from: the DM (its props only, with
+    ``Write report`` kept while the DM's own work date is still missing), or
+    the command's response_url while it lives; else a DM from the bot."""
+    if dm is not None:
+        dm_date = date.fromisoformat(state["d"])
+        still_open = dm_date != filed and _reported_or_off(services, user_id, dm_date) is None
+        status = persona.say("action.report_filed", lang, date=filed.isoformat())
+        update = reminder_dm.rewrite(services, dm, persona, lang, user_id=user_id, work_date=dm_date, status=status,
+                                     actions=ACTIONS if still_open else (), sent_at=dm.sent_at or now)
         try:
-            services.mattermost.patch_post(post_id, message=f"{message}\n\n{footer}".strip(), props={"attachments": []})
+            services.mattermost.patch_post(dm.post_id, props=update["props"])
+            return
         except MattermostError as error:
-            log.warning("could not update the reminder DM (status %s)", error.status)
+            # Some servers refuse any patch past PostEditTimeLimit: its buttons
+            # still answer that the report is filed.
+            log.warning("could not update the reminder DM (status %s, %s); confirming by a new DM",
+                        error.status, error.error_id)
     elif state.get("r"):
-        services.responder.send(state["r"], confirmation)
+        opened_at = int(state.get("e", 0)) - DIALOG_LIFETIME.total_seconds()
+        fresh = now.timestamp() - opened_at < RESPONSE_URL_LIFETIME.total_seconds()
+        if fresh and services.responder.send(state["r"], confirmation, voice=voice_fields(persona)):
+            return
+    _direct_message(services, persona, user_id, confirmation)
+
+
+def _direct_message(services, persona, user_id: str, text: str) -> None:
+    try:
+        channel_id = services.mattermost.direct_channel_id(user_id)
+        services.mattermost.create_post(channel_id, text, props=reminder_dm.persona_props(persona))
+    except MattermostError as error:
+        log.warning("could not confirm a report by DM (status %s, %s)", error.status, error.error_id)

@@ -16,9 +16,12 @@ class Reply:
     extra: dict[str, Any] = field(default_factory=dict)
     # Until when this answer stays true if no data changes (see db.status_cache).
     cache_until: Any = None
+    # The persona's face (``username``, ``icon_url``), as on nippo's posts.
+    voice: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"response_type": "ephemeral", "text": self.text, "skip_slack_parsing": True, **self.extra}
+        return {"response_type": "ephemeral", "text": self.text, "skip_slack_parsing": True, **self.voice,
+                **self.extra}
 
 
 class CommandError(Exception):

@@ -7,9 +7,11 @@ import logging
 
 from sqlalchemy import delete, func, select
 
+from bot.mattermost import MattermostError
+from bot.responder import voice_fields
 from commands.context import Ctx
 from commands.grammar import TeamAdd, TeamDaysOff, TeamLeader, TeamLink, TeamList, TeamRemove, TeamSync
-from commands.people import is_active, is_bot, resolve_usernames, upsert_member
+from commands.people import bot_mention, is_active, is_bot, resolve_usernames, upsert_member
 from commands.reply import CommandError, Reply
 from commands.teams import Authority, authority, ensure_team, require_manager, require_team_channel
 from db import queries
@@ -131,11 +133,12 @@ def list_roster(ctx: Ctx, command: TeamList) -> Reply:
     active = _refresh_active(ctx, rows)
     leaders = [u for uid, u, role, _ in rows if role == "leader"]
     members = [u for uid, u, role, _ in rows if role != "leader"]
-    lines = [ctx.say("team.list", leaders=_names(ctx, leaders) or "—", members=_names(ctx, members) or "—",
+    # A large roster is counted, like /report-status: never a list cut mid-name.
+    lines = [ctx.say("team.list", leaders=_names_or_count(ctx, leaders), members=_names_or_count(ctx, members),
                      count=len(rows))]
     deactivated = [u for uid, u, _, _ in rows if not active.get(uid, True)]
     if deactivated:
-        lines.append(ctx.say("team.list_deactivated", names=_names(ctx, deactivated)))
+        lines.append(ctx.say("team.list_deactivated", names=_names_or_count(ctx, deactivated)))
     return Reply("\n".join(lines))
 
 
@@ -163,7 +166,12 @@ def sync(ctx: Ctx, command: TeamSync) -> Reply:
     never remove anyone; list roster members who left the channel."""
     auth = _prepare(ctx)
     # Ask Mattermost first: if it fails, nothing has been written.
-    channel_ids = ctx.mattermost.channel_member_ids(ctx.request.channel_id)
+    try:
+        channel_ids = ctx.mattermost.channel_member_ids(ctx.request.channel_id)
+    except MattermostError as error:
+        if error.status in (403, 404):  # a private channel the bot is not in
+            raise CommandError("error.bot_not_in_channel", bot=bot_mention(ctx)) from None
+        raise
     with ctx.write() as session:
         team, created = ensure_team(ctx, session)
         require_manager(ctx, session, team, auth, creating=created)
@@ -176,7 +184,7 @@ def sync(ctx: Ctx, command: TeamSync) -> Reply:
         except Exception:
             log.exception("team sync of %s failed", ctx.request.channel_id)
             text = ctx.say("error.internal", request_id="sync")
-        ctx.services.responder.send(ctx.request.response_url, text)
+        ctx.services.responder.send(ctx.request.response_url, text, voice=voice_fields(ctx.persona))
 
     return Reply(ctx.say("team.sync_started"), later=later)
 

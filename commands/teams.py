@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.mattermost import MattermostError
 from commands.context import Ctx
-from commands.people import upsert_member
+from commands.people import bot_mention, upsert_member
 from commands.permissions import is_admin, is_leader
 from commands.reply import CommandError
 from db import queries
@@ -51,6 +51,9 @@ class Authority:
     leader: bool  # leads this channel's team
     admin: bool  # channel, team or system admin in Mattermost
     caller: dict  # the caller as a Mattermost user
+    # The bot cannot see the channel (a private one it is not in); found out
+    # only for callers who do not lead its team.
+    channel_hidden: bool = False
 
 
 def authority(ctx: Ctx) -> Authority:
@@ -60,12 +63,29 @@ def authority(ctx: Ctx) -> Authority:
     with ctx.read() as session:
         team = queries.team_by_channel(session, ctx.request.channel_id)
         leader = is_leader(session, team, ctx.request.user_id)
-    return Authority(leader=leader, admin=False if leader else is_admin(ctx), caller=caller)
+    hidden = not leader and not _bot_sees_channel(ctx)
+    admin = False if leader or hidden else is_admin(ctx)
+    return Authority(leader=leader, admin=admin, caller=caller, channel_hidden=hidden)
+
+
+def _bot_sees_channel(ctx: Ctx) -> bool:
+    try:
+        ctx.mattermost.get_channel(ctx.request.channel_id)
+    except MattermostError as error:
+        if error.status in (403, 404):
+            return False
+        raise
+    return True
 
 
 def require_manager(ctx: Ctx, session: Session, team: Team, auth: Authority, *, creating: bool) -> None:
     """Creating a channel's first roster or subscription needs an admin, who
-    becomes its leader; after that leaders may change it too."""
+    becomes its leader; after that leaders may change it too. Where the bot
+    cannot see the channel, only its leaders may (to tidy up): anyone else is
+    asked to invite the bot first, which could neither post there nor tell
+    who its admins are."""
+    if auth.channel_hidden:
+        raise CommandError("error.bot_not_in_channel", bot=bot_mention(ctx))
     if creating or not _has_leader(session, team):
         if not auth.admin:
             raise CommandError("error.not_admin")

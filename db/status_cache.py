@@ -27,7 +27,7 @@ VERSION_MAX_AGE = 0.05  # seconds
 class StatusCache:
     def __init__(self, max_entries: int = MAX_ENTRIES, max_age: float = VERSION_MAX_AGE,
                  monotonic: Callable[[], float] = time.monotonic):
-        self._entries: OrderedDict[tuple, tuple[object, datetime, str]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[object, datetime, object]] = OrderedDict()
         self._lock = threading.Lock()
         self._max = max_entries
         self._max_age = max_age
@@ -46,7 +46,7 @@ class StatusCache:
             self._version = known
         return known[1], database.local_writes
 
-    def get(self, key: tuple, version, now: datetime) -> str | None:
+    def get(self, key: tuple, version, now: datetime) -> object | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] != version or now >= entry[1]:
@@ -56,7 +56,7 @@ class StatusCache:
             self.hits += 1
             return entry[2]
 
-    def put(self, key: tuple, version, valid_until: datetime, text: str) -> None:
+    def put(self, key: tuple, version, valid_until: datetime, text: object) -> None:
         with self._lock:
             self._entries[key] = (version, valid_until, text)
             self._entries.move_to_end(key)

@@ -215,6 +215,10 @@ def _variant_problems(key: str, variant: Any) -> list[str]:
     problems: list[str] = []
     if spec.max_length is not None and len(variant) > spec.max_length:
         problems.append(f"is {len(variant)} characters long; Mattermost allows at most {spec.max_length} here")
+    size = len(variant.encode("utf-8"))
+    if spec.max_bytes is not None and size > spec.max_bytes:
+        problems.append(f"is {size} bytes long in UTF-8; Mattermost allows at most {spec.max_bytes} bytes here "
+                        f"({spec.max_bytes // 3} Japanese characters)")
     try:
         chunks = list(Formatter().parse(variant))
     except ValueError as error:

@@ -44,6 +44,8 @@ DEFAULT_LANGUAGE = "en"
 MENTION_PLACEHOLDERS: frozenset[str] = frozenset({"mentions", "mention"})
 
 # Mattermost's limits (SPEC §5.2); button labels are capped to stay one line.
+# Dialog limits are UTF-8 bytes (the server's Go len()): 24 bytes hold 8
+# Japanese characters.
 DIALOG_LABEL_MAX = 24
 DIALOG_HELP_MAX = 150
 BUTTON_LABEL_MAX = 30
@@ -58,17 +60,18 @@ class KeySpec:
     required: frozenset[str]
     common: bool = False
     max_length: int | None = None
+    max_bytes: int | None = None  # a limit Mattermost counts in UTF-8 bytes
 
 
 _SPECS: list[KeySpec] = []
 
 
 def _key(key: str, doc: str, allowed: str = "", required: str = "", *,
-         common: bool = False, max_length: int | None = None) -> None:
+         common: bool = False, max_length: int | None = None, max_bytes: int | None = None) -> None:
     placeholders = frozenset(allowed.split())
     needed = frozenset(required.split())
     assert needed <= placeholders, key
-    _SPECS.append(KeySpec(key, doc, placeholders, needed, common, max_length))
+    _SPECS.append(KeySpec(key, doc, placeholders, needed, common, max_length, max_bytes))
 
 
 # --- the morning reminder (SPEC §4) ----------------------------------------
@@ -165,10 +168,10 @@ _key("team.days_off_none", "There were no team days off on {dates} to cancel.", 
 _key("button.write", "Button: open the report dialog.", common=True, max_length=BUTTON_LABEL_MAX)
 _key("button.off", "Button: record an absence.", common=True, max_length=BUTTON_LABEL_MAX)
 _key("button.snooze", "Button: remind me in 1 hour.", common=True, max_length=BUTTON_LABEL_MAX)
-_key("dialog.title", "Report dialog title.", common=True, max_length=DIALOG_LABEL_MAX)
-_key("dialog.text_label", "Label of the report textarea.", common=True, max_length=DIALOG_LABEL_MAX)
-_key("dialog.date_label", "Label of the work-date field.", common=True, max_length=DIALOG_LABEL_MAX)
-_key("dialog.text_help", "Help under the report textarea.", common=True, max_length=DIALOG_HELP_MAX)
+_key("dialog.title", "Report dialog title.", common=True, max_bytes=DIALOG_LABEL_MAX)
+_key("dialog.text_label", "Label of the report textarea.", common=True, max_bytes=DIALOG_LABEL_MAX)
+_key("dialog.date_label", "Label of the work-date field.", common=True, max_bytes=DIALOG_LABEL_MAX)
+_key("dialog.text_help", "Help under the report textarea.", common=True, max_bytes=DIALOG_HELP_MAX)
 _key("dialog.submit", "The dialog's submit button.", common=True, max_length=DIALOG_LABEL_MAX)
 _key("action.expired", "The clicked button has expired.")
 _key("action.absence_recorded", "After 'I was off'.", "date", "date")

@@ -31,7 +31,9 @@ def test_readiness_fails_when_the_database_is_unreachable():
 def test_unknown_routes_and_methods_are_4xx_json(database):
     client = make_app(database.url).test_client()
     assert client.get("/nope").status_code == 404
-    assert client.get("/mattermost/command").status_code == 405
+    assert client.delete("/mattermost/command").status_code == 405
+    assert client.get("/mattermost/actions").status_code == 405
+    assert client.get("/mattermost/command").status_code == 400  # a command set to GET, but no fields
     answer = client.post("/mattermost/command", data="{}", content_type="application/json")
     assert answer.status_code == 400
 

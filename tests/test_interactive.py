@@ -42,6 +42,10 @@ def buttons(post):
     return [a["id"] for att in post["props"].get("attachments", []) for a in att.get("actions", [])]
 
 
+def status_line(post):
+    return "\n".join(att.get("text", "") for att in post["props"].get("attachments", []))
+
+
 def count(database, model):
     with database.read() as session:
         return session.scalar(select(func.count()).select_from(model))
@@ -60,8 +64,8 @@ def test_i_was_off_records_an_absence_and_updates_the_dm(team, mattermost, datab
     assert count(database, Absence) == 1
     updated = mattermost.posts_by_id[post["id"]]
     assert buttons(updated) == []
-    assert post["message"].split("\n")[0] in updated["message"]  # the reminder text stays, with what happened
-    assert len(updated["message"]) > len(post["message"])
+    assert updated["message"] == post["message"]  # never edited: past PostEditTimeLimit that is refused
+    assert "2026-11-30" in status_line(updated)  # what happened, said in an attachment
 
 
 def test_write_report_opens_the_dialog_and_submitting_files_and_updates_the_dm(team, mattermost, database):
@@ -157,7 +161,8 @@ def test_an_expired_button_answers_200_and_removes_the_buttons(team, mattermost,
     answer = mattermost.click(post["id"], "off", team["alice"])
     assert answer.status_code == 200
     body = answer.json()
-    assert body["ephemeral_text"] and body["update"]["props"]["attachments"] == []
+    assert body["ephemeral_text"] and buttons(body["update"]) == []
+    assert buttons(mattermost.posts_by_id[post["id"]]) == []
     assert count(database, Absence) == 0
 
 

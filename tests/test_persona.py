@@ -314,6 +314,10 @@ REFUSED = {
                                           "en.reminder.channel", "{mentions}"),
     "unknown message key": (_break("en.reminder.chanel", ["x"]), "en.reminder.chanel", "did you mean reminder.channel"),
     "dialog title too long": (_break("en.dialog.title", ["A dialog title far too long"]), "en.dialog.title", "at most 24"),
+    "japanese title of 9 characters": (_break("ja.dialog.title", ["業務日報の提出です"]), "ja.dialog.title", "27 bytes"),
+    "japanese label over 24 bytes": (_break("ja.dialog.date_label", ["報告の対象となる日付"]), "ja.dialog.date_label",
+                                     "at most 24 bytes"),
+    "japanese help over 150 bytes": (_break("ja.dialog.text_help", ["改" * 51]), "ja.dialog.text_help", "153 bytes"),
     "display name too long": (_set("display_name", "x" * 65), "display_name", "at most 64"),
     "icon url not http": (_set("icon_url", "ftp://example.com/i.png"), "icon_url", "http"),
     "bad persona name": (_set("name", "Bad Name"), "name", "lowercase"),
@@ -331,6 +335,12 @@ def test_check_file_refuses_with_file_key_and_reason(tmp_path, case):
     assert problems, case
     assert any(p.file == str(path) and p.key == key and reason in p.reason for p in problems), problems
     assert any(str(p) == f"{path}: {key}: {p.reason}" for p in problems)
+
+
+def test_a_japanese_dialog_title_of_8_characters_fits_in_24_bytes(tmp_path):
+    data = plain_persona()
+    data["ja"]["dialog.title"] = ["日報提出フォーム"]  # 8 characters, 24 bytes
+    assert check_file(write_persona(tmp_path / "custom.toml", data)) == []
 
 
 FRAGMENTS = ["{", "}", "{{", "}}", "{date}", "{count}", "{nope}", "{date", ":>3", "!r", ".year", "[0]", "{0}", "x", " ", "さ"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from bot.config import ConfigError
 from bot.register import COMMANDS, register_commands
 from bot.scheduler import SchedulerThread
 
@@ -27,6 +30,64 @@ def test_register_creates_five_commands_then_updates_them(mattermost):
     commands = [c for c in mattermost.commands.values() if not c.get("delete_at")]
     assert len(commands) == 5
     assert all(c["url"] == "https://nippo2.example.com/mattermost/command" for c in commands)
+
+
+def _admin_token(mattermost):
+    admin = mattermost.add_user("admin", roles="system_user system_admin")
+    return mattermost.create_token(admin["id"])
+
+
+def _foreign_report(mattermost, trigger="report"):
+    carol = mattermost.add_user("carol")
+    mattermost.add_team_member(mattermost.team["id"], carol["id"])
+    return mattermost.add_command(mattermost.team["id"], trigger, "https://other.example.com/hook", carol["id"])
+
+
+def test_register_refuses_a_foreign_report_naming_its_url_and_creator_and_changes_nothing(mattermost):
+    foreign = _foreign_report(mattermost)
+    before = {k: dict(v) for k, v in mattermost.commands.items()}
+    with pytest.raises(ConfigError) as refused:
+        register_commands(mattermost.url, _admin_token(mattermost), "acme", "https://nippo.example.com")
+    assert "/report" in str(refused.value) and "https://other.example.com/hook" in str(refused.value)
+    assert "@carol" in str(refused.value) and "--force" in str(refused.value)
+    assert mattermost.commands == before and mattermost.commands[foreign["id"]]["url"].endswith("/hook")
+
+
+def test_register_with_force_points_the_foreign_command_at_nippo(mattermost):
+    foreign = _foreign_report(mattermost)
+    lines = register_commands(mattermost.url, _admin_token(mattermost), "acme", "https://nippo.example.com", force=True)
+    assert lines[0].startswith("updated /report (taken over from https://other.example.com/hook")
+    assert [line.split()[0] for line in lines[1:5]] == ["created"] * 4
+    assert mattermost.commands[foreign["id"]]["url"] == "https://nippo.example.com/mattermost/command"
+    assert foreign["token"] in lines[-1]
+
+
+def test_a_trigger_taken_by_a_command_the_token_cannot_see_is_explained_and_nothing_stays_made(mattermost):
+    _foreign_report(mattermost, trigger="team")  # the last of the five: four are made before it fails
+    dave = mattermost.add_user("dave")
+    mattermost.add_team_member(mattermost.team["id"], dave["id"])
+    mattermost.grant_own_slash_commands_only(dave["id"])
+    with pytest.raises(ConfigError) as refused:
+        register_commands(mattermost.url, mattermost.create_token(dave["id"]), "acme", "https://nippo.example.com")
+    message = str(refused.value)
+    assert "/team is already taken" in message and "cannot see" in message and "Nothing was changed" in message
+    assert "app_error" not in message
+    assert [c["trigger"] for c in mattermost.commands.values() if not c["delete_at"]] == ["team"]
+
+
+def test_register_commands_on_the_command_line_refuses_then_forces(mattermost):
+    from tests.test_cli import run
+
+    _foreign_report(mattermost)
+    args = ["register-commands", "--team", "acme", "--url", "https://nippo.example.com",
+            "--token", _admin_token(mattermost)]
+    refused = run(args, env={"NIPPO_MATTERMOST_URL": mattermost.url})
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    [line] = [line for line in refused.stderr.splitlines() if line.startswith("nippo:")]
+    assert "https://other.example.com/hook" in line and "--force" in line
+    forced = run(args + ["--force"], env={"NIPPO_MATTERMOST_URL": mattermost.url})
+    assert forced.returncode == 0, forced.stderr
+    assert "NIPPO_COMMAND_TOKENS=" in forced.stdout
 
 
 def test_a_tick_that_raises_is_logged_and_the_thread_goes_on(caplog):

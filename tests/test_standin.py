@@ -179,6 +179,73 @@ def test_patch_replaces_message_and_props(mattermost):
     assert "a" not in patched.json()["props"]
 
 
+PERSONA_PROPS = {"from_webhook": "true", "override_username": "The Emperor",
+                 "override_icon_url": "https://example.com/e.png", "nippo_outbox_id": "7"}
+
+
+def test_patch_keeps_nothing_of_the_old_props_not_even_the_persona(mattermost):
+    post = api(mattermost, "POST", "/posts", json=post_body(mattermost, props=PERSONA_PROPS)).json()
+    patched = api(mattermost, "PUT", f"/posts/{post['id']}/patch", json={"props": {"attachments": []}}).json()
+    assert patched["props"] == {"attachments": []}
+    assert patched["message"] == "hello"  # no message in the patch: the message stays
+
+
+def test_an_action_update_keeps_only_from_webhook_and_the_overrides(mattermost, integration):
+    @integration.post("/mattermost/new-props")
+    def new_props():
+        return {"update": {"message": "m", "props": {"attachments": []}}, "ephemeral_text": "Done."}
+
+    mattermost.outgoing = flask_outgoing(integration.test_client())
+    alice = mattermost.add_user("alice")
+    channel = api(mattermost, "POST", "/channels/direct", json=[mattermost.bot["id"], alice["id"]]).json()
+    props = {**PERSONA_PROPS, "attachments": [{"actions": [button("write", url="http://nippo.test/mattermost/new-props")]}]}
+    post = api(mattermost, "POST", "/posts", json={"channel_id": channel["id"], "message": "m", "props": props}).json()
+    mattermost.click(post["id"], "write", alice)
+    kept = mattermost.posts_by_id[post["id"]]["props"]
+    assert kept == {"attachments": [], **{k: PERSONA_PROPS[k] for k in ("from_webhook", "override_username", "override_icon_url")}}
+    assert mattermost.ephemerals[-1]["props"]["override_username"] == "The Emperor"
+
+
+def test_past_the_edit_time_limit_a_patch_may_change_props_but_not_the_message(mattermost):
+    mattermost.post_edit_time_limit = 300
+    post = api(mattermost, "POST", "/posts", json=post_body(mattermost)).json()
+    mattermost.advance(301)
+    refused = api(mattermost, "PUT", f"/posts/{post['id']}/patch", json={"message": "edited"})
+    assert refused.status_code == 400
+    assert refused.json()["id"] == "api.post.update_post.permissions_time_limit.app_error"
+    assert api(mattermost, "PUT", f"/posts/{post['id']}/patch", json={"props": {"a": "1"}}).status_code == 200
+    mattermost.edit_time_limit_applies_to = "any"
+    assert api(mattermost, "PUT", f"/posts/{post['id']}/patch", json={"props": {"a": "2"}}).status_code == 400
+    assert mattermost.posts_by_id[post["id"]]["message"] == "hello"
+
+
+def test_an_action_update_that_changes_the_message_past_the_limit_is_a_violation(mattermost, integration):
+    mattermost.outgoing = flask_outgoing(integration.test_client())
+    mattermost.post_edit_time_limit = 60
+    alice = mattermost.add_user("alice")
+    channel = api(mattermost, "POST", "/channels/direct", json=[mattermost.bot["id"], alice["id"]]).json()
+    props = {"attachments": [{"actions": [button("write")]}]}
+    post = api(mattermost, "POST", "/posts", json={"channel_id": channel["id"], "message": "m", "props": props}).json()
+    mattermost.advance(61)
+    mattermost.click(post["id"], "write", alice)
+    assert mattermost.posts_by_id[post["id"]]["message"] == "m"
+    assert any("time limit" in v or "only allowed" in v for v in mattermost.violations)
+    mattermost.violations.clear()
+
+
+def test_a_retry_while_the_first_post_is_still_saving_gets_500_pending(mattermost):
+    body = post_body(mattermost, pending_post_id="outbox:9")
+    mattermost.stall_posts()
+    with pytest.raises(requests.ConnectionError):
+        api(mattermost, "POST", "/posts", json=body)
+    retry = api(mattermost, "POST", "/posts", json=body)
+    assert retry.status_code == 500 and retry.json()["id"] == "api.post.deduplicate_create_post.pending"
+    mattermost.finish_stalled()
+    saved = mattermost.posts_in(mattermost.channel["id"])
+    assert len(saved) == 1
+    assert api(mattermost, "POST", "/posts", json=body).json()["id"] == saved[0]["id"]
+
+
 # --- dialogs -------------------------------------------------------------------
 
 
@@ -234,6 +301,15 @@ def test_dialog_limits_are_enforced(mattermost, bad):
     answer = open_dialog(mattermost, mattermost.make_trigger_id(mattermost.bot), dialog(**bad))
     assert answer.status_code == 400
     assert answer.json()["id"] == "standin.dialog.invalid"
+
+
+def test_dialog_limits_count_utf8_bytes(mattermost):
+    trigger = mattermost.make_trigger_id(mattermost.bot)
+    assert open_dialog(mattermost, trigger, dialog(title="日報" * 4)).status_code == 200  # 8 characters, 24 bytes
+    answer = open_dialog(mattermost, mattermost.make_trigger_id(mattermost.bot), dialog(title="日報を書く日報を書く"))
+    assert answer.status_code == 400 and "bytes" in answer.json()["message"]
+    label = open_dialog(mattermost, mattermost.make_trigger_id(mattermost.bot), dialog(element={"display_name": "業務内容の詳細を記入"}))
+    assert label.status_code == 400
 
 
 def test_dialog_at_the_limits_opens(mattermost):
@@ -348,6 +424,47 @@ def test_send_command_posts_the_form_as_mattermost_does(mattermost, integration)
     received = integration.received[-1]
     assert received["auth"] == "Token tok"
     assert received["form"]["user_mentions_ids"] == [alice["id"]]
+
+
+def test_a_get_command_arrives_with_the_form_in_the_query_string(mattermost, integration):
+    received = []
+
+    @integration.get("/mattermost/get-command")
+    def get_command():
+        received.append({"args": flask.request.args.to_dict(), "type": flask.request.content_type})
+        return {"text": "ok"}
+
+    mattermost.outgoing = flask_outgoing(integration.test_client())
+    form = mattermost.slash_command_form(mattermost.bot, mattermost.channel, "/report", "a b", "tok")
+    assert mattermost.send_command("http://nippo.test/mattermost/get-command", form, method="G").status_code == 200
+    assert received[-1]["args"]["text"] == "a b" and received[-1]["args"]["token"] == "tok"
+    assert received[-1]["type"] is None
+
+
+def test_a_response_url_answer_shows_the_username_and_icon_it_names(mattermost):
+    url = mattermost.response_url(mattermost.bot, mattermost.channel)
+    body = {"text": "filed", "username": "The Emperor", "icon_url": "https://example.com/e.png"}
+    assert requests.post(url, json=body, timeout=5).text == "ok"
+    props = mattermost.ephemerals[-1]["props"]
+    assert props["override_username"] == "The Emperor" and props["override_icon_url"] == "https://example.com/e.png"
+    assert props["from_webhook"] == "true"
+
+
+def test_without_manage_others_a_user_sees_and_changes_only_their_own_commands(mattermost):
+    carol, dave = mattermost.add_user("carol"), mattermost.add_user("dave")
+    for user in (carol, dave):
+        mattermost.add_team_member(mattermost.team["id"], user["id"])
+        mattermost.grant_own_slash_commands_only(user["id"])
+    foreign = mattermost.add_command(mattermost.team["id"], "report", "https://other.example.com/hook", carol["id"])
+    token = mattermost.create_token(dave["id"])
+    listed = api(mattermost, "GET", "/commands", token=token, params={"team_id": mattermost.team["id"], "custom_only": "true"})
+    assert listed.status_code == 200 and listed.json() == []
+    body = {"team_id": mattermost.team["id"], "trigger": "report", "method": "P", "url": "https://nippo.example.com/mattermost/command"}
+    created = api(mattermost, "POST", "/commands", token=token, json=body)
+    assert created.status_code == 400 and created.json()["id"] == "api.command.duplicate_trigger.app_error"
+    update = api(mattermost, "PUT", f"/commands/{foreign['id']}", token=token, json={**foreign, "url": body["url"]})
+    assert update.status_code == 403
+    assert mattermost.commands[foreign["id"]]["url"] == "https://other.example.com/hook"
 
 
 # --- fault knobs and rate limits --------------------------------------------------

@@ -23,8 +23,8 @@ def _services():
     return current_app.extensions["nippo"]
 
 
-def command_token() -> str:
-    token = request.form.get("token") or ""
+def command_token(fields) -> str:
+    token = fields.get("token") or ""
     if not token:
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
@@ -41,16 +41,18 @@ def token_is_valid(token: str, allowed: tuple[str, ...]) -> bool:
     return valid
 
 
-@blueprint.post("/mattermost/command")
+@blueprint.route("/mattermost/command", methods=["POST", "GET"])
 def command():
     services = _services()
-    if request.mimetype not in FORM_TYPES:
+    # A command set to GET in the System Console sends the same fields in the query string.
+    if request.method == "POST" and request.mimetype not in FORM_TYPES:
         abort(400, description="a slash command is form-encoded")
+    fields = request.form if request.method == "POST" else request.args
     settings = services.settings
-    if not settings.console_mode and not token_is_valid(command_token(), settings.command_tokens):
+    if not settings.console_mode and not token_is_valid(command_token(fields), settings.command_tokens):
         log.warning("slash command refused: bad token")
         return jsonify(error="unauthorized"), 401
-    parsed = CommandRequest.from_form(request.form)
+    parsed = CommandRequest.from_form(fields)
     if parsed is None:
         abort(400, description="command, user_id and channel_id are required")
     reply = handle_command(services, parsed, services.clock())

@@ -228,6 +228,9 @@ class MattermostClient:
             "PUT", "/commands/{command_id}", json={**options, "id": command_id}, command_id=command_id
         )
 
+    def delete_command(self, command_id: str) -> None:
+        self._request("DELETE", "/commands/{command_id}", command_id=command_id)
+
     def ping(self) -> dict:
         return self._request("GET", "/system/ping")
 

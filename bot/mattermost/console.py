@@ -217,6 +217,9 @@ class ConsoleClient:
     def update_command(self, command_id: str, options: dict) -> dict:
         return {**options, "id": command_id}
 
+    def delete_command(self, command_id: str) -> None:
+        return None
+
     def ping(self) -> dict:
         return {"status": "OK"}
 

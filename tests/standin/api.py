@@ -69,6 +69,7 @@ class ApiRoutes(CommandRoutes):
             ("GET", r"/commands", self._list_commands, True),
             ("POST", r"/commands", self._create_command, True),
             ("PUT", r"/commands/(?P<command_id>[^/]+)", self._update_command, True),
+            ("DELETE", r"/commands/(?P<command_id>[^/]+)", self._delete_command, True),
         ]
         return [(m, re.compile("/api/v4" + p), h, auth) for m, p, h, auth in table]
 
@@ -271,7 +272,10 @@ class ApiRoutes(CommandRoutes):
         now = self.clock()
         if pending and pending in self._pending_posts:
             post_id, expires = self._pending_posts[pending]
-            if now < expires and self.posts_by_id[post_id]["channel_id"] == channel_id:
+            if now < expires and not post_id:
+                # app/post.go deduplicateCreatePost: the first request is still being saved.
+                raise ApiError(500, "api.post.deduplicate_create_post.pending", "Post creation is already pending.")
+            if now < expires and post_id and self.posts_by_id[post_id]["channel_id"] == channel_id:
                 out = self.post_json(self.posts_by_id[post_id])
                 out["pending_post_id"] = ""  # Mattermost reloads it from the store
                 return 201, out
@@ -313,21 +317,34 @@ class ApiRoutes(CommandRoutes):
         if post is None or (post["user_id"] != call.user["id"] and not self.is_system_admin(call.user)):
             raise forbidden()  # Mattermost masks a missing post as a permission error
         body = call.json if isinstance(call.json, dict) else {}
+        self._check_edit_time_limit(post, changes_message=body.get("message") is not None)
         props = copy.deepcopy(body["props"]) if body.get("props") is not None else None
-        self._check_message_and_props(body.get("message", post["message"]), props)
+        message = body["message"] if body.get("message") is not None else post["message"]
+        self._check_message_and_props(message, props)
         if self.channels[post["channel_id"]]["delete_at"]:
             raise ApiError(400, "api.post.patch_post.can_not_update_post_in_deleted.error", "Can not update a post in a deleted channel.")
         if post["delete_at"]:
             raise ApiError(400, "api.post.update_post.permissions_details.app_error", "Already deleted.")
-        if "message" in body:
+        if body.get("message") is not None:
             post["message"] = body["message"]
         if props is not None:
-            for key in ("from_bot", "from_webhook"):
-                if key in post["props"]:
-                    props[key] = post["props"][key]
+            # model/post.go Post.Patch: the props map is replaced whole, and
+            # 10.x keeps nothing of the old one (not even from_webhook or the
+            # overrides): a patch that leaves them out loses the persona.
             post["props"] = props
         post["update_at"] = post["edit_at"] = self.now_ms()
         return 200, self.post_json(post)
+
+    def _check_edit_time_limit(self, post: dict, *, changes_message: bool) -> None:
+        """api4/post.go postPatchChecks: past ServiceSettings.PostEditTimeLimit a
+        patch that carries a message is refused; some versions refuse any patch
+        (``edit_time_limit_applies_to = "any"``)."""
+        limit = self.post_edit_time_limit
+        if limit == -1 or self.now_ms() <= post["create_at"] + limit * 1000:
+            return
+        if changes_message or self.edit_time_limit_applies_to == "any":
+            raise ApiError(400, "api.post.update_post.permissions_time_limit.app_error",
+                           f"Post edit is only allowed for {limit} seconds. Please ask your System Administrator for details.")
 
     # --- dialogs and commands ---------------------------------------------
 

@@ -15,7 +15,8 @@ class Fault:
 
     kind: "fail" (AppError answer), "rate_limit" (429 text/plain), "cut"
     (connection closed, request not processed), "lose_answer" (request
-    processed, connection closed without an answer).
+    processed, connection closed without an answer), "stall" (connection
+    closed while the request is still being processed: see stall_posts).
     """
 
     kind: str

@@ -26,6 +26,7 @@ from tests.standin.state import ApiError
 TRIGGER_TTL = 30.0
 HOOK_TTL = 30 * 60.0
 HOOK_USES = 5
+RETAIN_PROP_KEYS = ("from_webhook", "override_username", "override_icon_url")
 INTEGRATION_HEADERS = {"Accept": "application/json", "User-Agent": "Mattermost-Bot/1.1"}
 _AT_MENTION = re.compile(r"\B@([A-Za-z0-9][A-Za-z0-9.\-_:]*)")
 _CHANNEL_MENTION = re.compile(r"\B~([A-Za-z0-9\-_]+)")
@@ -55,34 +56,40 @@ def response_body(response: Any) -> bytes:
     return content if isinstance(content, bytes) else response.get_data()
 
 
+def _size(value: Any) -> int:
+    """Go's len() of a string: UTF-8 bytes, so 8 Japanese characters fill 24."""
+    return len(str(value or "").encode("utf-8"))
+
+
 def dialog_problem(dialog: Any) -> str | None:
-    """Why Mattermost's limits (PROTOCOL.md §5.1) refuse this dialog, or None."""
+    """Why Mattermost's limits (model/integration_action.go Dialog.IsValid,
+    lengths in UTF-8 bytes) refuse this dialog, or None."""
     if not isinstance(dialog, dict):
         return "dialog is not an object"
     title = dialog.get("title")
-    if not title or len(title) > 24:
-        return "title must be 1-24 characters"
+    if not title or _size(title) > 24:
+        return "title must be 1-24 bytes"
     if dialog.get("icon_url") and not re.match(r"https?://", dialog["icon_url"]):
         return "icon_url must be an http(s) URL"
     names: set[str] = set()
     for element in dialog.get("elements") or []:
         name = element.get("name") or ""
         kind = element.get("type")
-        if not name or len(name) > 300:
-            return f"element name {name!r} must be 1-300 characters"
+        if not name or _size(name) > 300:
+            return f"element name {name!r} must be 1-300 bytes"
         if name in names:
             return f"element name {name!r} is not unique"
         names.add(name)
-        if not element.get("display_name") or len(element["display_name"]) > 24:
-            return f"element {name}: display_name must be 1-24 characters"
-        if len(element.get("help_text") or "") > 150:
-            return f"element {name}: help_text is longer than 150"
+        if not element.get("display_name") or _size(element["display_name"]) > 24:
+            return f"element {name}: display_name must be 1-24 bytes"
+        if _size(element.get("help_text")) > 150:
+            return f"element {name}: help_text is longer than 150 bytes"
         if kind not in _DIALOG_TYPES:
             return f"element {name}: unknown type {kind!r}"
         limit = {"text": 150, "bool": 150}.get(kind, 3000)
         for key in ("default", "placeholder"):
-            if len(str(element.get(key) or "")) > limit:
-                return f"element {name}: {key} is longer than {limit}"
+            if _size(element.get(key)) > limit:
+                return f"element {name}: {key} is longer than {limit} bytes"
         lo, hi = element.get("min_length", 0) or 0, element.get("max_length", 0) or 0
         if lo < 0 or (hi and lo > hi):
             return f"element {name}: min_length/max_length out of order"
@@ -193,17 +200,21 @@ class Interactions:
         return dict(sorted(form.items()))
 
     @staticmethod
-    def command_headers(token: str) -> dict[str, str]:
-        return {
-            **INTEGRATION_HEADERS,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Authorization": f"Token {token}",
-        }
+    def command_headers(token: str, method: str = "P") -> dict[str, str]:
+        headers = {**INTEGRATION_HEADERS, "Authorization": f"Token {token}"}
+        if method == "P":  # a GET command has no body, so no Content-Type
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return headers
 
-    def send_command(self, url: str, form: dict) -> Any:
-        """POST a slash_command_form to the integration as Mattermost does."""
-        body = urlencode(list(form.items()), doseq=True).encode()
-        return self.outgoing("POST", url, self.command_headers(str(form["token"])), body)
+    def send_command(self, url: str, form: dict, method: str = "P") -> Any:
+        """Send a slash_command_form to the integration as Mattermost does
+        (app/command.go DoCommandRequest): POSTed as a form, or for a command
+        registered with method "G", appended to the URL's query string."""
+        encoded = urlencode(list(form.items()), doseq=True)
+        headers = self.command_headers(str(form["token"]), method)
+        if method == "G":
+            return self.outgoing("GET", url + ("&" if urlsplit(url).query else "?") + encoded, headers, b"")
+        return self.outgoing("POST", url, headers, encoded.encode())
 
     def _user_mentions(self, text: str, team: dict | None) -> tuple[list[str], list[str]]:
         names: list[str] = []
@@ -258,17 +269,24 @@ class Interactions:
         return 200, "ok"
 
     def _deliver_command_response(self, hook: dict, response: dict) -> None:
+        """app/command.go HandleCommandResponsePost, on a server with post
+        username and icon overrides enabled (nippo's set-up asks for them)."""
         channel_id = response.get("channel_id") or hook["channel_id"]
         props = dict(response.get("props") or {})
         if response.get("attachments"):
             props["attachments"] = copy.deepcopy(response["attachments"])
+        if response.get("username"):
+            props["override_username"] = response["username"]
+        if response.get("icon_url"):
+            props["override_icon_url"] = response["icon_url"]
+        props["from_webhook"] = "true"  # a custom command's answer is a bot post
         if response.get("response_type") == "in_channel" and channel_id in self.channels:
             now = self.now_ms()
             post = {
                 "id": self.new_id(), "create_at": now, "update_at": now, "edit_at": 0, "delete_at": 0,
                 "is_pinned": False, "user_id": hook["user_id"], "channel_id": channel_id,
                 "root_id": hook["root_id"], "original_id": "", "message": response.get("text", ""),
-                "type": "", "props": {**props, "from_webhook": "true"}, "hashtags": "",
+                "type": "", "props": props, "hashtags": "",
                 "pending_post_id": "", "reply_count": 0, "last_reply_at": 0, "participants": None, "metadata": {},
             }  # fmt: skip
             self.posts.append(post)
@@ -335,12 +353,19 @@ class Interactions:
                 props = copy.deepcopy(update.get("props"))
                 try:
                     self._check_message_and_props(update.get("message", ""), props)
+                    # Older licensed servers (app/post.go UpdatePost) refused an update
+                    # that changes the message past PostEditTimeLimit: the click fails.
+                    if update.get("message", "") != post["message"]:
+                        self._check_edit_time_limit(post, changes_message=True)
                 except ApiError as exc:
                     self.violations.append(f"action response update for post {post_id}: {exc.message}")
+                    return
                 if props is None:
                     props = post["props"]
                 else:
-                    for key in ("from_webhook", "override_username", "override_icon_url"):
+                    # app/integration_action.go DoPostActionWithCookie: new props
+                    # replace the old ones; only model.PostActionRetainPropKeys survive.
+                    for key in RETAIN_PROP_KEYS:
                         props.pop(key, None)
                         if key in post["props"]:
                             props[key] = post["props"][key]
@@ -348,8 +373,10 @@ class Interactions:
                 post["props"] = props
                 post["update_at"] = post["edit_at"] = self.now_ms()
             if answer.get("ephemeral_text"):
+                retained = {k: post["props"][k] for k in RETAIN_PROP_KEYS if k in post["props"]}
                 self.ephemerals.append(
-                    {"user_id": user["id"], "channel_id": post["channel_id"], "message": answer["ephemeral_text"], "props": {}}
+                    {"user_id": user["id"], "channel_id": post["channel_id"], "message": answer["ephemeral_text"],
+                     "props": retained}
                 )
 
     # --- dialogs -----------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.standin import openapi_check
-from tests.standin.api import ApiRoutes
+from tests.standin.api import PENDING_POST_TTL, ApiRoutes
 from tests.standin.faults import Fault, FaultBook, Gcra
 from tests.standin.interactions import Interactions, Outgoing
 from tests.standin.state import ApiError, Call, StandInState
@@ -68,6 +68,7 @@ class MattermostStandIn(Interactions, ApiRoutes, StandInState):
         self._checker = openapi_check.default_checker() if validate else None
         self.validating = self._checker is not None
         self._faults = FaultBook()
+        self._stalled: list[tuple] = []  # requests "still being saved" (stall_posts)
         self._limiter: Gcra | None = None
         self._latency = 0.0
         self._httpd: ThreadingHTTPServer | None = None
@@ -159,6 +160,21 @@ class MattermostStandIn(Interactions, ApiRoutes, StandInState):
         """Matching requests ARE processed, then the connection closes without an answer."""
         self._faults.add(Fault("lose_answer", method, re.compile(path_re), times))
 
+    def stall_posts(self, times: int = 1) -> None:
+        """The next ``POST /posts`` are still being saved when their connection
+        drops: until ``finish_stalled()``, their pending_post_id is in flight
+        and a retry with it gets Mattermost's 500 ``deduplicate_create_post.pending``."""
+        self._faults.add(Fault("stall", "POST", re.compile(r"/api/v4/posts"), times))
+
+    def finish_stalled(self) -> None:
+        """The stalled posts are saved now, as the server would have carried on."""
+        with self._lock:
+            stalled, self._stalled = self._stalled, []
+            for pending in (s[-1].get("pending_post_id") for s in stalled if isinstance(s[-1], dict)):
+                self._pending_posts.pop(pending or "", None)
+        for request in stalled:
+            self._process(*request)
+
     def clear_faults(self) -> None:
         self._faults.clear()
 
@@ -223,6 +239,9 @@ class MattermostStandIn(Interactions, ApiRoutes, StandInState):
         fault = self._faults.take(method, path)
         if fault is not None and fault.kind == "cut":
             return None
+        if fault is not None and fault.kind == "stall":
+            self._stall(method, path, dict(query), headers, body, content_type, data)
+            return None
         if self._latency:
             time.sleep(self._latency)
         limit_headers: dict[str, str] = {}
@@ -261,6 +280,13 @@ class MattermostStandIn(Interactions, ApiRoutes, StandInState):
             return status, {"Content-Type": "application/json"}, json.dumps(result).encode()
         except ApiError as error:
             return self._error(error, {})
+
+    def _stall(self, method, path, query, headers, body, content_type, data) -> None:
+        pending = data.get("pending_post_id") if isinstance(data, dict) else None
+        with self._lock:
+            if pending:
+                self._pending_posts[pending] = ("", self.clock() + PENDING_POST_TTL)
+            self._stalled.append((method, path, query, headers, body, content_type, data))
 
     def _session_user(self, headers: dict[str, str]) -> dict | None:
         auth = headers.get("Authorization", "")

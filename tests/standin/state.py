@@ -71,10 +71,16 @@ class StandInState:
         self.posts: list[dict] = []  # as stored: action integrations included
         self.posts_by_id: dict[str, dict] = {}
         self.commands: dict[str, dict] = {}
+        self.own_commands_only: set[str] = set()
         self.show_email = True
         self.restricted_dm_users: set[str] = set()
         self._tokens: dict[str, str] = {}
+        # pending_post_id -> (post id, or "" while the first request is in flight; expiry)
         self._pending_posts: dict[str, tuple[str, float]] = {}
+        # ServiceSettings.PostEditTimeLimit in seconds (-1: no limit), and what it
+        # refuses once passed: patches that change the message, or "any" patch.
+        self.post_edit_time_limit = -1
+        self.edit_time_limit_applies_to = "message"
 
     # --- ids and time ------------------------------------------------------
 
