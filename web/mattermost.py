@@ -47,7 +47,9 @@ def command():
     if request.mimetype not in FORM_TYPES:
         abort(400, description="a slash command is form-encoded")
     settings = services.settings
-    if not settings.console_mode and not token_is_valid(command_token(), settings.command_tokens):
+    # Console mode takes any token only when none is configured: configured tokens always count.
+    if (settings.command_tokens or not settings.console_mode) and not token_is_valid(
+            command_token(), settings.command_tokens):
         log.warning("slash command refused: bad token")
         return jsonify(error="unauthorized"), 401
     parsed = CommandRequest.from_form(request.form)
