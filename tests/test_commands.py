@@ -1,4 +1,4 @@
-"""Slash commands end to end (SPEC §3): Mattermost's form in, nippo's
+"""Slash commands end to end (docs/commands.md): Mattermost's form in, nippo's
 ephemeral answer out, state in the database, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
