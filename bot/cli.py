@@ -37,13 +37,7 @@ def main(argv: list[str] | None = None, *, app_factory=None) -> int:
     _configure_logging()
     try:
         return args.handler(args) or 0
-    except ConfigError as error:
-        print(f"nippo: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    except StartupError as error:
-        print(f"nippo: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    except (SourceMisconfigured, NoSuchChannel) as error:
+    except (ConfigError, StartupError, SourceMisconfigured, NoSuchChannel) as error:
         print(f"nippo: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except MattermostError as error:
