@@ -35,12 +35,13 @@ class Considered:
 def tick_instant(at: datetime | None, zone: str, now: datetime) -> tuple[datetime, str]:
     """The tick's aware instant and a line saying which one it is: ``--at``
     without a UTC offset is wall-clock time in ``zone`` (NIPPO_TIMEZONE)."""
+    if at is not None and at.tzinfo is not None:  # an instant as given: shown as given
+        utc = at.astimezone(timezone.utc)
+        return utc, f"tick at {at.isoformat(timespec='seconds')} = {utc:%Y-%m-%dT%H:%M:%SZ} (--at)"
     if at is None:
         instant, how = now, "now"
-    elif at.tzinfo is None:
-        instant, how = at.replace(tzinfo=ZoneInfo(zone)), f"--at read in NIPPO_TIMEZONE={zone}"
     else:
-        instant, how = at, "--at"
+        instant, how = at.replace(tzinfo=ZoneInfo(zone)), f"--at read in NIPPO_TIMEZONE={zone}"
     local = instant.astimezone(ZoneInfo(zone))
     utc = instant.astimezone(timezone.utc)
     return utc, f"tick at {local.isoformat(timespec='seconds')} {zone} = {utc:%Y-%m-%dT%H:%M:%SZ} ({how})"

@@ -261,7 +261,7 @@ def test_remind_on_an_empty_database_says_there_is_nothing_to_do(tmp_path):
     result = run(["remind", "--at", "2026-12-01T09:05:00+09:00", "--dry-run"], env=env)
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.splitlines()
-    assert first.startswith("tick at 2026-12-01T00:05:00+00:00 UTC = 2026-12-01T00:05:00Z")
+    assert first.startswith("tick at 2026-12-01T09:05:00+09:00 = 2026-12-01T00:05:00Z (--at)")
     assert "no active subscription" in second
 
 
