@@ -1,4 +1,4 @@
-"""Benchmark: /report-status against /healthz on the same `nippo serve` (SPEC §10).
+"""Benchmark: /report-status against /healthz on the same `nippo serve` (docs/operations.md, performance).
 
     .venv/bin/python bench/commands.py [--seconds 10] [--databases sqlite,postgresql]
 

@@ -1,4 +1,4 @@
-"""Benchmark: planning and delivering the morning reminder (SPEC §10).
+"""Benchmark: planning and delivering the morning reminder (docs/operations.md, performance).
 
     .venv/bin/python bench/reminders.py [--databases sqlite,postgresql] [--skip-rate-limit]
 

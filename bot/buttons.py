@@ -1,4 +1,4 @@
-"""The buttons of a DM reminder (SPEC §4 `to dm`, §5.1).
+"""The buttons of a DM reminder (docs/buttons-and-dialogs.md).
 
 Each button carries a signed context: action, member, work date and expiry.
 Action ids are letters only: Mattermost routes clicks by

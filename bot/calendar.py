@@ -2,7 +2,7 @@
 
 Pure functions of a `Schedule` and a clock; nothing here reads the time or
 touches the database, so the scheduler, `nippo remind --at` and the tests share
-one code path (SPEC §2 work-date rule, §4 due runs).
+one code path (docs/reminders.md: work dates, when a run is due).
 """
 from __future__ import annotations
 
@@ -249,3 +249,39 @@ def next_run_at(
         if work_date_for(schedule, day) is not None:
             return scheduled_at(schedule, day)
     return None
+
+
+# --- why nothing is due (``nippo remind`` explains itself) -------------------
+
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def holiday_name(country: str | None, day: date) -> str | None:
+    """The public holiday's name on ``day`` (in English), or None."""
+    if country is None or day not in public_holidays(country, day.year):
+        return None
+    return holidays.country_holidays(_normalize_country(country), years=day.year).get(day) or "public holiday"
+
+
+def why_not_work_day(schedule: Schedule, day: date) -> str:
+    if day.weekday() not in schedule.weekdays:
+        return f"not a work day ({_WEEKDAY_NAMES[day.weekday()]})"
+    if day in schedule.days_off:
+        return "team day off"
+    name = holiday_name(schedule.holiday_country, day)
+    if name is not None:
+        return f"public holiday ({name})"
+    return "no work date to check"
+
+
+def why_not_due(schedule: Schedule, now: datetime, catchup: timedelta) -> str:
+    """Why ``due_run`` found no run at ``now``, in words for the person who asked."""
+    today = local_date_at(schedule, now)
+    if work_date_for(schedule, today) is None:
+        return f"{why_not_work_day(schedule, today)} on {today.isoformat()} in {schedule.timezone}"
+    at = scheduled_at(schedule, today)
+    if at > now:
+        minutes = -(-int((at - now).total_seconds()) // 60)  # rounded up: "in 0 minutes" would be wrong
+        return (f"not yet time: {at.astimezone(schedule.zone):%H:%M} {schedule.timezone}, "
+                f"in {minutes} minute{'s' if minutes != 1 else ''}")
+    return "not due"  # due_run would have returned the run: nothing to explain

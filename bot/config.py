@@ -18,6 +18,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 LANGUAGES = ("en", "ja")
+# What to say instead of a blank value, where the wish behind it is a guess.
+_BLANK_HINTS = {
+    "NIPPO_MATTERMOST_URL": " (unset means console mode)",
+    "NIPPO_HOLIDAYS": " (none means no public holidays)",
+}
 REPORT_SOURCES = ("builtin", "sql", "http")
 MEMBER_KEYS = ("username", "email", "external_id")
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
@@ -79,11 +84,15 @@ class Settings:
 
 def _read(env: Mapping[str, str]) -> Settings:
     def get(name: str) -> str | None:
+        """The variable's value; None when unset. Set but blank is a mistake, never "unset":
+        a blank NIPPO_MATTERMOST_URL must not quietly mean console mode."""
         value = env.get(name)
         if value is None:
             return None
         value = value.strip()
-        return value or None
+        if not value:
+            raise ConfigError(name, "is set but blank: give it a value, or unset it" + _BLANK_HINTS.get(name, ""))
+        return value
 
     database_url = _database_url(get("NIPPO_DATABASE_URL") or Settings.database_url)
     mattermost_url = get("NIPPO_MATTERMOST_URL")
@@ -93,7 +102,16 @@ def _read(env: Mapping[str, str]) -> Settings:
     public_url = get("NIPPO_PUBLIC_URL") or Settings.public_url
     _http_url("NIPPO_PUBLIC_URL", public_url)
 
-    tokens = tuple(t.strip() for t in (get("NIPPO_COMMAND_TOKENS") or "").split(",") if t.strip())
+    bot_token = get("NIPPO_BOT_TOKEN")
+    if mattermost_url is None and bot_token is not None:
+        # Half a configuration: without this, posts meant for Mattermost would be printed and called "sent".
+        raise ConfigError("NIPPO_BOT_TOKEN", "is set but NIPPO_MATTERMOST_URL is not: set NIPPO_MATTERMOST_URL, "
+                                             "or unset NIPPO_BOT_TOKEN for console mode")
+
+    tokens_raw = get("NIPPO_COMMAND_TOKENS")
+    tokens = tuple(t.strip() for t in (tokens_raw or "").split(",") if t.strip())
+    if tokens_raw is not None and not tokens:
+        raise ConfigError("NIPPO_COMMAND_TOKENS", f"names no token: {tokens_raw!r}")
 
     timezone = get("NIPPO_TIMEZONE") or Settings.timezone
     if not valid_timezone(timezone):
@@ -152,7 +170,7 @@ def _read(env: Mapping[str, str]) -> Settings:
     return Settings(
         database_url=database_url,
         mattermost_url=mattermost_url,
-        bot_token=get("NIPPO_BOT_TOKEN"),
+        bot_token=bot_token,
         command_tokens=tokens,
         public_url=public_url.rstrip("/"),
         secret_key=get("NIPPO_SECRET_KEY"),

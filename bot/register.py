@@ -1,5 +1,5 @@
 """``nippo register-commands``: create or update the five slash commands of a
-team, and print the tokens nippo must accept (SPEC §8).
+team, and print the tokens nippo must accept (docs/operations.md).
 
 A rerun updates the commands nippo registered before (their URL ends in
 ``/mattermost/command``) instead of adding duplicates. A trigger that belongs

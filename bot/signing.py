@@ -1,5 +1,5 @@
 """Signed values that pass through Mattermost or the user's client and come back:
-button contexts and dialog state (SPEC §5.1).
+button contexts and dialog state (docs/buttons-and-dialogs.md).
 
 The signature is HMAC-SHA256 over the canonical JSON of the fields, keyed by
 NIPPO_SECRET_KEY, and is checked in constant time.

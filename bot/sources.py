@@ -1,4 +1,4 @@
-"""Where reports come from (SPEC §7).
+"""Where reports come from (docs/report-sources.md).
 
 The built-in reports live in nippo's own tables and are read by the planning
 queries directly. An outside source answers one question — which member keys

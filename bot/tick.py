@@ -20,15 +20,17 @@ from bot.reminders.planner import RunLine, plan_claims, preview, release_claims
 log = logging.getLogger("nippo.tick")
 
 
-def plan_tick(services, tick: TickTime, owner: str | None = None) -> list[RunLine]:
-    """Claim and plan the runs due at the tick's time; sends nothing."""
+def plan_tick(services, tick: TickTime, owner: str | None = None,
+              only: frozenset[int] | None = None) -> list[RunLine]:
+    """Claim and plan the runs due at the tick's time; sends nothing.
+    ``only`` limits the tick to those subscriptions (``nippo remind --channel``)."""
     owner = owner or process_id()
     catchup = timedelta(minutes=services.settings.catchup_minutes)
     with services.database.read() as session:
-        dues, subs = due_runs(session, tick.now, catchup)
+        dues, subs = due_runs(session, tick.now, catchup, only)
     with services.database.write() as session:
         claims, skipped = claim(session, dues, tick, owner)
-        claims += take_over(session, tick, owner, subs)
+        claims += take_over(session, tick, owner, subs, only)
     lines = [RunLine(None, d.sub.id, d.sub.channel_name, d.run.work_date, None, "skipped (late)") for d in skipped]
     try:
         return lines + plan_claims(services, tick, owner, claims)
@@ -37,16 +39,23 @@ def plan_tick(services, tick: TickTime, owner: str | None = None) -> list[RunLin
         raise
 
 
-def run_tick(services, now: datetime, *, dry_run: bool = False, should_stop=lambda: False) -> list[str]:
+def run_tick(services, now: datetime, *, dry_run: bool = False, should_stop=lambda: False,
+             only: frozenset[int] | None = None) -> list[str]:
     """One tick as if the clock read ``now``; one line per run it touched."""
+    return [str(line) for line in tick_lines(services, now, dry_run=dry_run, should_stop=should_stop, only=only)]
+
+
+def tick_lines(services, now: datetime, *, dry_run: bool = False, should_stop=lambda: False,
+               only: frozenset[int] | None = None) -> list[RunLine]:
+    """``run_tick``, with the lines as values (``nippo remind`` explains them further)."""
     tick = TickTime(now, delivery_options(services).monotonic)
     if dry_run:
         catchup = timedelta(minutes=services.settings.catchup_minutes)
         with services.database.read() as session:
-            dues, _subs = due_runs(session, now, catchup)
-            return [str(line) for line in preview(services, session, tick, dues)]
+            dues, _subs = due_runs(session, now, catchup, only)
+            return preview(services, session, tick, dues)
     owner = process_id()
-    lines = plan_tick(services, tick, owner)
+    lines = plan_tick(services, tick, owner, only)
     finished: list[RunLine] = []
     if not should_stop():
         deliver(services, tick, owner, should_stop=should_stop)
@@ -63,7 +72,7 @@ def run_tick(services, now: datetime, *, dry_run: bool = False, should_stop=lamb
     lines += by_run.values()
     for line in lines:
         log.info("%s", line)
-    return [str(line) for line in lines]
+    return lines
 
 
 def make_tick(services):

@@ -19,7 +19,7 @@ class Ctx:
     now: datetime  # the real clock: commands are judged on it
     persona: object  # persona.Persona
     lang: str
-    timezone: str  # the caller's "today" zone (SPEC §2)
+    timezone: str  # the caller's "today" zone (docs/concepts.md)
 
     @property
     def settings(self):

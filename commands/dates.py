@@ -1,4 +1,4 @@
-"""Calendar words of the grammar (SPEC §3): DATE, DATE..DATE, and the time,
+"""Calendar words of the grammar (docs/commands.md): DATE, DATE..DATE, and the time,
 zone, weekday and holiday-country values of /subscribe.
 
 DATE readers return a UsageError value for a token shaped like a date that is

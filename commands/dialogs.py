@@ -1,4 +1,4 @@
-"""The report dialog (SPEC §5.1): opened by ``/report`` with no text or by the
+"""The report dialog (docs/buttons-and-dialogs.md): opened by ``/report`` with no text or by the
 ``Write report`` button, submitted to ``POST /mattermost/dialogs``.
 
 Its ``state`` passes through the user's client, so it is signed, and carries

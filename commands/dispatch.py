@@ -21,7 +21,7 @@ from commands.context import Ctx
 from commands.reply import CommandError, Reply
 from commands.request import CommandRequest
 from db.models import Member, Subscription, Team
-from persona import inert
+from persona import inert, join
 
 log = logging.getLogger("nippo.commands")
 
@@ -32,6 +32,9 @@ USAGE_KEYS = {
     "/unsubscribe": "usage.unsubscribe",
     "/team": "usage.team",
 }
+# Params of a grammar error that hold what the user typed; the others (option
+# names, the expected grammar) are nippo's own words and may sit in code spans.
+USER_TYPED = ("token", "value")
 HELP_KEYS = {
     "report": "help.report",
     "report-status": "help.report_status",
@@ -94,6 +97,8 @@ def _answer(ctx: Ctx) -> Reply:
 
 
 def refusal(ctx: Ctx, key: str, params: dict) -> str:
+    if ctx.request.command not in USAGE_KEYS:  # no command's usage fits a trigger nippo does not serve
+        return ctx.say(key, **params)
     return f"{ctx.say(key, **params)}\n{usage(ctx)}"
 
 
@@ -137,11 +142,13 @@ def _route(ctx: Ctx) -> Reply:
     elif command == "/team":
         parsed = grammar.parse_team(text, ctx.today)
     else:
-        raise CommandError("error.unknown_option", token=inert(command))
+        raise CommandError("error.unknown_command", command=inert(command),
+                           commands=join(list(USAGE_KEYS), ctx.lang))
 
     if isinstance(parsed, grammar.UsageError):
-        # The params hold what the user typed: shown inert, never as markup or a ping.
-        raise CommandError(parsed.key, **{k: inert(v) if isinstance(v, str) else v for k, v in parsed.params.items()})
+        # What the user typed is shown inert, never as markup or a ping; nippo's own words as they are.
+        raise CommandError(parsed.key, **{k: inert(v) if k in USER_TYPED and isinstance(v, str) else v
+                                          for k, v in parsed.params.items()})
     if isinstance(parsed, grammar.Help):
         return Reply(ctx.say(HELP_KEYS.get(parsed.command, "usage.report")))
 

@@ -1,4 +1,4 @@
-"""Slash-command grammar (SPEC §3): the `text` of each command as a typed value.
+"""Slash-command grammar (docs/commands.md): the `text` of each command as a typed value.
 
 Every parser is total: any string gives a command value, `Help` or a
 `UsageError` value, never an exception. `today` is the member's local date;
@@ -170,7 +170,9 @@ def parse_report_status(text: str, today: date) -> ShowStatus | Help | UsageErro
     work_date: date | None = None
     public = False
     for token in tokens:
-        if token.text.lower() == "public" and not public:
+        if token.text.lower() == "public":
+            if public:
+                return usage_error("report-status", "error.given_twice", option="public")
             public = True
             continue
         got = parse_date(token.text, today, command="report-status")
@@ -223,7 +225,7 @@ def parse_subscribe(text: str) -> Subscribe | Help | UsageError:
                 value += tokens[i].text
                 i += 1
         if name in options:
-            return usage_error("subscribe", "error.bad_value", option=name, value=value, expected="once")
+            return usage_error("subscribe", "error.given_twice", option=name)
         try:
             options[name] = read(value)
         except ValueError:
@@ -287,6 +289,8 @@ def _team_leader(args: list[str]) -> TeamLeader | UsageError:
         value = args[0] if args else ""
         return usage_error("team", "error.bad_value", option="leader", value=value, expected="@user")
     if len(args) > 1:
+        if username(args[1]) is not None:
+            return usage_error("team", "error.one_user", option="leader", token=args[1])
         return usage_error("team", "error.unknown_option", token=args[1])
     return TeamLeader(username(args[0]))
 

@@ -1,4 +1,4 @@
-"""Button clicks and dialog submissions (SPEC §5.1).
+"""Button clicks and dialog submissions (docs/buttons-and-dialogs.md).
 
 Mattermost shows the user a generic error for any answer but 200, so every
 expected outcome is a 200 with text; only a forged, altered or foreign
@@ -23,6 +23,8 @@ from commands import reminder_dm
 from commands.dialogs import CALLBACK_ID, DIALOG_LIFETIME, open_report_dialog
 from commands.grammar import REPORT_TEXT_LIMIT, parse_date, storable
 from commands.people import upsert_member
+from commands.report import fileable
+from persona import join
 from db import queries
 from db.models import Member, RosterEntry, Subscription
 
@@ -168,7 +170,7 @@ def handle_dialog(services, payload, now: datetime) -> Answer:
     dm = reminder_dm.find(services, state.get("p") or "", user_id, state.get("o"))
     persona, lang = reminder_dm.voice(services, dm) or _voice(services, user_id)
     if now.timestamp() > int(state.get("e", 0)):
-        return Answer(200, {"error": persona.say("action.expired", lang)})
+        return Answer(200, {"error": _expired_dialog(persona, lang, state)})
     submission = payload.get("submission")
     if not isinstance(submission, dict):
         return Answer(400, {"error": "no submission"})
@@ -181,9 +183,10 @@ def handle_dialog(services, payload, now: datetime) -> Answer:
         replaced = queries.save_report(session, member.id, work_date, text, "dialog", now)
         still_missing = queries.chased_dates_still_missing(session, member.id, exclude=work_date)
     confirmation = persona.say("report.replaced" if replaced else "report.filed", lang, date=work_date.isoformat())
+    still_missing = fileable(still_missing, _member_today(services, user_id, now))
     if still_missing:
         confirmation += "\n" + persona.say("report.still_missing", lang,
-                                           dates=", ".join(d.isoformat() for d in still_missing),
+                                           dates=join([d.isoformat() for d in still_missing], lang),
                                            command=command_for(still_missing[0], lang))
     _confirm(services, dm, persona, lang, state, user_id, work_date, confirmation, now)
     return Answer(200, {})
@@ -209,9 +212,20 @@ def _read_submission(services, persona, lang, submission: dict, state: dict, now
         parsed = parse_date(raw_date.strip(), today)
         if isinstance(parsed, date) and (parsed - today).days <= 1:
             work_date = parsed
+        elif isinstance(parsed, date):
+            errors["work_date"] = persona.say("dialog.error_future_date", lang, date=parsed.isoformat())
         else:
             errors["work_date"] = persona.say("dialog.error_bad_date", lang, token=inert(raw_date.strip()[:40]))
     return errors, work_date, text
+
+
+def _expired_dialog(persona, lang, state: dict) -> str:
+    """The dialog (not a button) has expired: file with the command, for the dialog's own date."""
+    try:
+        work_date = date.fromisoformat(state.get("d", ""))
+    except (TypeError, ValueError):
+        return persona.say("dialog.expired", lang, command="/report")
+    return persona.say("dialog.expired", lang, command=command_for(work_date, lang))
 
 
 def _confirm(services, dm, persona, lang, state: dict, user_id: str, filed: date, confirmation: str,

@@ -85,9 +85,9 @@ def resolve_usernames(ctx, usernames: list[str]) -> list[dict]:
             raise
     unknown = [n for n in wanted if n not in by_name]
     if unknown:
-        from persona import name as inert_name
+        from persona import join, name as inert_name
 
-        raise CommandError("error.unknown_user", names=", ".join(inert_name(n) for n in unknown))
+        raise CommandError("error.unknown_user", names=join([inert_name(n) for n in unknown], ctx.lang))
     return [by_name[n] for n in wanted]
 
 

@@ -1,5 +1,5 @@
 """The reminder DM as nippo sent it, and how it is rewritten after a click or
-a dialog (SPEC §5.1).
+a dialog (docs/buttons-and-dialogs.md).
 
 Mattermost replaces a post's props whole on every update: an action's
 ``update`` keeps only ``from_webhook`` and the two overrides, and a patch

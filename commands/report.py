@@ -7,13 +7,14 @@ from datetime import date, timedelta
 from bot.mattermost import MattermostError
 from bot.reminders.texts import command_for
 from commands.context import Ctx
+from commands.dates import days_ahead
 from commands.grammar import FileReport, MarkAbsence
 from commands.people import resolve_usernames, upsert_member
 from commands.reply import CommandError, Reply
 from commands.teams import authority, require_team_channel
 from db import queries
 from db.models import RosterEntry
-from persona import name as inert_name
+from persona import join, name as inert_name
 
 
 def file_report(ctx: Ctx, command: FileReport) -> Reply:
@@ -25,13 +26,20 @@ def file_report(ctx: Ctx, command: FileReport) -> Reply:
         replaced = queries.save_report(session, member.id, command.work_date, command.text, "command", ctx.now)
         still_missing = queries.chased_dates_still_missing(session, member.id, exclude=command.work_date)
     lines = [ctx.say("report.replaced" if replaced else "report.filed", date=command.work_date.isoformat())]
+    still_missing = fileable(still_missing, ctx.today)
     if still_missing:
         lines.append(still_missing_line(ctx, still_missing))
     return Reply("\n".join(lines))
 
 
+def fileable(dates: list[date], today: date) -> list[date]:
+    """The chased dates a member can file today: a morning played ahead of the
+    clock (``nippo remind --at``) may have chased dates that are still future."""
+    return [d for d in dates if days_ahead(d, today) <= 1]
+
+
 def still_missing_line(ctx: Ctx, dates: list[date]) -> str:
-    shown = ", ".join(d.isoformat() for d in dates)
+    shown = join([d.isoformat() for d in dates], ctx.lang)
     return ctx.say("report.still_missing", dates=shown, command=command_for(dates[0], ctx.lang))
 
 

@@ -92,7 +92,7 @@ def _default_work_date(ctx: Ctx, session, subscription):
 
 
 def _outside_reports(ctx: Ctx, members, linked: dict[int, str], work_date: date) -> tuple[set[int], bool]:
-    """Members an outside report source counts as reported (SPEC §7), and
+    """Members an outside report source counts as reported (docs/report-sources.md), and
     whether the source could not be asked."""
     source = ctx.services.source
     if source is None or source.name == "builtin":

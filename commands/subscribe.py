@@ -15,8 +15,11 @@ from commands.teams import authority, ensure_team, require_manager, require_team
 from db import queries
 from db.models import Subscription
 from bot.outlook import WEEKDAY_NAMES, outlook, weekdays_of, weekdays_text
-from persona import inert
+from persona import inert, join
+from persona.render import language_of
 
+# How a date's weekday reads in each language: (水), not (Wed), in Japanese.
+_WEEKDAY_LABELS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "ja": tuple("月火水木金土日")}
 DEFAULTS = {"at": "09:00", "days": "0,1,2,3,4", "to": "channel", "check": "previous", "escalate": 3, "mention": True}
 
 
@@ -43,11 +46,11 @@ def subscribe(ctx: Ctx, command: Subscribe) -> Reply:
         subscription.paused = False
         subscription.failure_streak = 0
         session.flush()
-        summary = describe(ctx, subscription)
-        next_line = _next_line(ctx, session, subscription)
         # Answer in the voice just chosen: `/subscribe lang ja` is confirmed in Japanese.
         ctx.persona = ctx.services.personas.get(subscription.persona, fallback=ctx.settings.persona)
         ctx.lang = subscription.language
+        summary = describe(ctx, subscription)
+        next_line = _next_line(ctx, session, subscription)
     return Reply(ctx.say(key, summary=summary, next=next_line))
 
 
@@ -85,7 +88,7 @@ def _validate(ctx: Ctx, options: dict) -> None:
     persona = options.get("persona")
     if persona is not None and persona not in ctx.services.personas:
         raise CommandError("error.unknown_persona", value=inert(persona),
-                           choices=", ".join(ctx.services.personas.names()))
+                           choices=join(ctx.services.personas.names(), ctx.lang))
     country = options.get("holidays")
     if country and country not in calendar.supported_countries():
         raise CommandError("error.bad_value", option="holidays", value=inert(country), expected="CC|none")
@@ -166,7 +169,8 @@ def _next_line(ctx: Ctx, session, subscription: Subscription) -> str:
     if seen.next_at is None:
         return "—"
     local = seen.next_at.astimezone(ZoneInfo(subscription.timezone))
-    text = local.strftime("%Y-%m-%d (%a) %H:%M ") + subscription.timezone
+    weekday = _WEEKDAY_LABELS.get(language_of(ctx.lang), _WEEKDAY_LABELS["en"])[local.weekday()]
+    text = f"{local:%Y-%m-%d} ({weekday}) {local:%H:%M} {subscription.timezone}"
     if seen.next_work_date is not None:
         text += f" → {seen.next_work_date.isoformat()}"
     return text

@@ -231,7 +231,7 @@ def link(ctx: Ctx, command: TeamLink) -> Reply:
             func.lower(RosterEntry.external_id) == command.external_id.lower()))
         if holder is not None:
             raise CommandError("error.bad_value", option="link", value=inert(command.external_id),
-                               expected=f"an id not already linked to {name(holder)}")
+                               expected=f"an id not already linked to @{holder}")  # a code span: no escapes
         entry.external_id = command.external_id
     return Reply(ctx.say("team.linked", name=name(user["username"]), external_id=inert(command.external_id)))
 

@@ -1,4 +1,4 @@
-"""The data model of SPEC §2: teams, members, reports, absences, subscriptions,
+"""The data model of docs/concepts.md: teams, members, reports, absences, subscriptions,
 reminder runs and the outbox.
 
 Reports and absences belong to the member, not to a team, so a member on two

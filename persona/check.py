@@ -16,6 +16,11 @@ Language tables (``[en]``, ``[ja]``) map message keys to lists of variants.
 Dotted keys may be nested tables (``[en.reminder]`` + ``channel``) or quoted
 (``"reminder.channel" = [...]``); a bare string counts as one variant. Files
 whose name starts with ``_`` hold the common texts (usage, help, labels).
+
+``extends = "plain"`` (a built-in persona) makes every message the file does
+not give that persona's. Without it, a file gives every message of the first
+catalogue; one added to nippo since is a warning, not a refusal (see
+``keys.FIRST_CATALOGUE``). The built-in files themselves must be complete.
 """
 
 from __future__ import annotations
@@ -35,13 +40,17 @@ from persona.keys import (
     DISPLAY_NAME_MAX,
     KEYS,
     LANGUAGES,
+    LATER_VOICE_KEYS,
     MENTION_PLACEHOLDERS,
-    VOICE_KEYS,
+    REQUIRED_VOICE_KEYS,
+    RETIRED_KEYS,
 )
 
+BUILTIN_DIR = Path(__file__).with_name("builtin")
 PERSONA_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-SETTINGS = ("name", "display_name", "icon_url")
+SETTINGS = ("name", "display_name", "icon_url", "extends")
 FILE = "(file)"  # the key of a problem with the file as a whole
+FALLBACK = "plain"  # whose texts stand in for messages added since a file was written
 _FIELD = "\x00"  # stands for "a placeholder" where the mention check expects a character
 
 _WHY_REQUIRED = {
@@ -56,9 +65,10 @@ class Problem:
     file: str
     key: str
     reason: str
+    warning: bool = False  # the file is still accepted
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.key}: {self.reason}"
+        return f"{self.file}: {self.key}: {'warning: ' if self.warning else ''}{self.reason}"
 
 
 @dataclass
@@ -70,7 +80,10 @@ class ParsedFile:
     name: str = ""
     display_name: str = ""
     icon_url: str | None = None
+    extends: str | None = None  # a built-in persona giving every message this file does not
     texts: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # language -> keys added to nippo since the file was written, which it lacks
+    later_missing: dict[str, list[str]] = field(default_factory=dict)
 
 
 def check_file(path: str | os.PathLike[str]) -> list[Problem]:
@@ -82,9 +95,17 @@ def is_common_file(path: str | os.PathLike[str]) -> bool:
     return Path(path).name.startswith("_")
 
 
-def parse_file(path: str | os.PathLike[str]) -> tuple[ParsedFile | None, list[Problem]]:
-    """The file's content and its problems; the content is None unless there are none."""
+def builtin_personas() -> list[str]:
+    return sorted(path.stem for path in BUILTIN_DIR.glob("*.toml") if not path.name.startswith(("_", ".")))
+
+
+def parse_file(path: str | os.PathLike[str], *, strict: bool | None = None) -> tuple[ParsedFile | None, list[Problem]]:
+    """The file's content and its problems; the content is None if any problem
+    is more than a warning. ``strict`` (the default for the built-in files):
+    what would be a warning in someone's own file is a problem."""
     where = str(path)
+    if strict is None:
+        strict = Path(path).resolve().parent == BUILTIN_DIR.resolve()
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -100,6 +121,9 @@ def parse_file(path: str | os.PathLike[str]) -> tuple[ParsedFile | None, list[Pr
 
     def refuse(key: str, reason: str) -> None:
         problems.append(Problem(where, key, reason))
+
+    def warn(key: str, reason: str) -> None:
+        problems.append(Problem(where, key, reason, warning=not strict))
 
     if parsed.common:
         for setting in SETTINGS:
@@ -117,16 +141,17 @@ def parse_file(path: str | os.PathLike[str]) -> tuple[ParsedFile | None, list[Pr
         elif not isinstance(value, dict):
             refuse(top, f"must be a table of messages ([{top}]), not {_type(value)}")
         else:
-            parsed.texts[top] = _check_language(top, value, parsed.common, refuse)
+            parsed.texts[top] = _check_language(top, value, parsed, refuse, warn)
 
     if parsed.common:
         for language in LANGUAGES:
             if language not in data:
                 refuse(language, "missing: the common texts must cover every language")
-    elif not any(language in data for language in LANGUAGES):
+    elif not any(language in data for language in LANGUAGES) and parsed.extends is None:
         refuse(FILE, f"declares no language: a persona must provide at least [{'] or ['.join(LANGUAGES)}]")
 
-    return (None if problems else parsed), problems
+    refused = any(not problem.warning for problem in problems)
+    return (None if refused else parsed), problems
 
 
 def _check_settings(data: dict[str, Any], parsed: ParsedFile, refuse) -> None:
@@ -151,9 +176,16 @@ def _check_settings(data: dict[str, Any], parsed: ParsedFile, refuse) -> None:
             refuse("icon_url", "must be an http:// or https:// URL")
         else:
             parsed.icon_url = icon_url
+    if "extends" in data:
+        extends, builtins = data["extends"], builtin_personas()
+        if extends not in builtins or extends == parsed.name:
+            refuse("extends", f"must name a built-in persona: {', '.join(builtins)}")
+        else:
+            parsed.extends = extends
 
 
-def _check_language(language: str, table: dict[str, Any], common: bool, refuse) -> dict[str, tuple[str, ...]]:
+def _check_language(language: str, table: dict[str, Any], parsed: ParsedFile, refuse, warn) -> dict[str, tuple[str, ...]]:
+    common = parsed.common
     texts: dict[str, tuple[str, ...]] = {}
     for key, value in _flatten(table):
         where = f"{language}.{key}"
@@ -161,6 +193,9 @@ def _check_language(language: str, table: dict[str, Any], common: bool, refuse) 
             refuse(where, "is defined twice (as a quoted key and in a table)")
             continue
         spec = KEYS.get(key)
+        if spec is None and key in RETIRED_KEYS:
+            warn(where, "is no longer used by nippo: it is ignored")
+            continue
         if spec is None:
             close = difflib.get_close_matches(key, KEYS, n=1)
             refuse(where, "unknown message key" + (f" (did you mean {close[0]}?)" if close else ""))
@@ -171,10 +206,19 @@ def _check_language(language: str, table: dict[str, Any], common: bool, refuse) 
         variants = _check_variants(key, value, lambda reason, where=where: refuse(where, reason))
         if variants:
             texts[key] = variants
-    expected = COMMON_KEYS if common else VOICE_KEYS
     seen = {key for key, _ in _flatten(table)}
-    for key in sorted(expected - seen):
-        refuse(f"{language}.{key}", "missing")
+    if common:
+        for key in sorted(COMMON_KEYS - seen):
+            refuse(f"{language}.{key}", "missing")
+    elif parsed.extends is None:
+        for key in sorted(REQUIRED_VOICE_KEYS - seen):
+            refuse(f"{language}.{key}", "missing")
+        later = sorted(LATER_VOICE_KEYS - seen)
+        for key in later:
+            warn(f"{language}.{key}", f"missing: a message added to nippo after this file was written; "
+                                      f"the {FALLBACK} persona's text is used until the file gives one")
+        if later:
+            parsed.later_missing[language] = later
     return texts
 
 

@@ -43,7 +43,7 @@ DEFAULT_LANGUAGE = "en"
 # word boundary Mattermost recognises, or the mention silently pings nobody.
 MENTION_PLACEHOLDERS: frozenset[str] = frozenset({"mentions", "mention"})
 
-# Mattermost's limits (SPEC §5.2); button labels are capped to stay one line.
+# Mattermost's limits (docs/buttons-and-dialogs.md); button labels are capped to stay one line.
 # Dialog limits are UTF-8 bytes (the server's Go len()): 24 bytes hold 8
 # Japanese characters.
 DIALOG_LABEL_MAX = 24
@@ -74,7 +74,7 @@ def _key(key: str, doc: str, allowed: str = "", required: str = "", *,
     _SPECS.append(KeySpec(key, doc, placeholders, needed, common, max_length, max_bytes))
 
 
-# --- the morning reminder (SPEC §4) ----------------------------------------
+# --- the morning reminder (docs/reminders.md) ------------------------------
 _key("reminder.channel", "Channel post mentioning every missing member.",
      "mentions count date command", "mentions command")
 _key("reminder.channel_names", "Channel post with `mention off`: the missing members are listed, nobody is pinged.",
@@ -97,8 +97,9 @@ _key("praise", "Channel post (or leaders' DM) when everyone has reported.", "dat
 _key("leader.summary", "One-line DM to leaders: {count} members missing, {names}.",
      "count names date", "names")
 _key("leader.summary_none", "DM to leaders when nobody is missing.", "date")
-_key("leader.escalation", "Told to leaders once per streak: {name} missed {streak} runs in a row.",
-     "name streak date", "name streak")
+_key("leader.escalations", "Told to a leader once per streak: the members in {names} ({count} of them) missed "
+     "{streak} or more runs in a row; a leader is never listed in their own notice.",
+     "names count streak date", "names streak")
 _key("leader.delivery_failed", "A message could not be delivered to {target} and will not be retried.",
      "target reason date", "target")
 _key("leader.paused", "The subscription of {channel} paused itself after {count} failed runs in a row.",
@@ -187,6 +188,11 @@ _key("error.future_date", "Reports more than one day ahead are refused.", "date"
 _key("error.range_too_long", "A range longer than {limit} days.", "days limit", "days")
 _key("error.range_backwards", "A range that ends before it starts.", "token", "token")
 _key("error.unknown_option", "An option or subcommand nippo does not know.", "token", "token")
+_key("error.given_twice", "An option given twice, e.g. `at 09:00 at 10:00`.", "option", "option")
+_key("error.one_user", "`/team {option}` names one @user; {token} is the first one too many.",
+     "option token", "option")
+_key("error.unknown_command", "A slash command nippo does not serve; {commands} lists the five it does.",
+     "command commands", "commands")
 _key("error.bad_value", "{value} is no valid value for {option}; {expected} is the grammar.",
      "option value expected", "option value")
 _key("error.bad_timezone", "Not an IANA time zone.", "value", "value")
@@ -209,6 +215,9 @@ _key("error.internal", "Short apology with the request id; never exception text.
 _key("dialog.error_empty", "Dialog field error: empty report.")
 _key("dialog.error_too_long", "Dialog field error: report too long.", "limit", "limit")
 _key("dialog.error_bad_date", "Dialog field error: not a date.", "token", "token")
+_key("dialog.error_future_date", "Dialog field error: a date more than one day ahead.", "date", "date")
+_key("dialog.expired", "The report dialog was submitted after it expired: file with the command instead.",
+     "command", "command")
 
 # --- usage and help (common; no placeholders) -------------------------------
 for _command in ("report", "report_status", "subscribe", "unsubscribe", "team"):
@@ -225,5 +234,39 @@ MESSAGE_KEYS: dict[str, frozenset[str]] = {key: spec.placeholders for key, spec 
 REQUIRED_PLACEHOLDERS: dict[str, frozenset[str]] = {key: spec.required for key, spec in KEYS.items()}
 #: Keys provided by builtin/_common.toml; persona files may override them.
 COMMON_KEYS: frozenset[str] = frozenset(key for key, spec in KEYS.items() if spec.common)
-#: Keys every persona must provide in every language it declares.
+#: Keys every persona must provide in every language it declares (the built-ins always do).
 VOICE_KEYS: frozenset[str] = frozenset(KEYS) - COMMON_KEYS
+
+# The message keys of nippo's first persona catalogue (0.1). A persona file
+# must give the voice keys among them. A key added since is optional in a file
+# written before it existed: that message falls back to the plain persona's
+# text, with a warning, so upgrading nippo never stops a custom persona from
+# loading. A key dropped since is ignored in such a file, with a warning.
+# Never add to this list: new keys are "later" by not being on it.
+FIRST_CATALOGUE: frozenset[str] = frozenset("""
+    absence.cleared absence.none absence.set action.absence_recorded action.already_done action.expired
+    action.report_filed action.snoozed dialog.error_bad_date dialog.error_empty dialog.error_too_long
+    dm.updated_footer error.bad_characters error.bad_date error.bad_timezone error.bad_value
+    error.bot_not_in_channel error.dm_channel error.empty_text error.future_date error.internal error.no_team
+    error.not_admin error.not_on_roster error.not_permitted error.range_backwards error.range_too_long
+    error.refused_users error.text_too_long error.unknown_option error.unknown_persona error.unknown_user
+    leader.delivery_failed leader.dropped leader.escalation leader.paused leader.source_unreachable leader.summary
+    leader.summary_none praise reason.bot reason.deactivated reminder.channel reminder.channel_names reminder.dm
+    reminder.outside_channel reminder.snoozed reminder.stern reminder.stern_channel reminder.stern_channel_names
+    report.dialog_failed report.dialog_opened report.filed report.replaced report.still_missing status.absent
+    status.counts_only status.empty status.everyone status.header status.missing status.no_subscription
+    status.posted status.reported status.source_unreachable subscribe.created subscribe.disabled subscribe.none
+    subscribe.paused_note subscribe.reenabled subscribe.show subscribe.updated team.added team.already
+    team.days_off_cleared team.days_off_none team.days_off_set team.leader team.linked team.list
+    team.list_deactivated team.not_on_roster team.removed team.sync_left team.sync_started team.synced
+    unsubscribe.done unsubscribe.none
+    button.write button.off button.snooze dialog.title dialog.text_label dialog.date_label dialog.text_help
+    dialog.submit usage.report help.report usage.report_status help.report_status usage.subscribe
+    help.subscribe usage.unsubscribe help.unsubscribe usage.team help.team
+""".split())
+#: Voice keys a persona file must give (in each language it declares, unless it ``extends`` a built-in).
+REQUIRED_VOICE_KEYS: frozenset[str] = VOICE_KEYS & FIRST_CATALOGUE
+#: Voice keys added after the first catalogue: a file without them gets the plain texts and a warning.
+LATER_VOICE_KEYS: frozenset[str] = VOICE_KEYS - FIRST_CATALOGUE
+#: Keys nippo no longer uses: ignored, with a warning, in a file written when it did.
+RETIRED_KEYS: frozenset[str] = FIRST_CATALOGUE - frozenset(KEYS)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
-from persona.check import FILE, ParsedFile, Problem, parse_file
+from persona.check import BUILTIN_DIR, FALLBACK, FILE, ParsedFile, Problem, parse_file
 from persona.render import Persona
 
-BUILTIN_DIR = Path(__file__).with_name("builtin")
 COMMON_FILE = BUILTIN_DIR / "_common.toml"
 BUILTIN = "built-in"
 
@@ -58,7 +58,10 @@ class PersonaRegistry:
 
 
 def load_registry(extra_dir: str | os.PathLike[str] | None = None) -> PersonaRegistry:
-    """The built-in personas plus every ``*.toml`` in ``extra_dir``; PersonaError if any is refused."""
+    """The built-in personas plus every ``*.toml`` in ``extra_dir``; PersonaError if any is refused.
+
+    A file written before some messages existed still loads: those come from
+    the plain persona, and one warning line per file names them."""
     problems: list[Problem] = []
     common, common_problems = parse_file(COMMON_FILE)
     problems += common_problems
@@ -72,8 +75,8 @@ def load_registry(extra_dir: str | os.PathLike[str] | None = None) -> PersonaReg
 
     parsed: list[tuple[ParsedFile, str]] = []
     for path, source in files:
-        content, file_problems = parse_file(path)
-        problems += file_problems
+        content, file_problems = parse_file(path, strict=source == BUILTIN)
+        problems += [problem for problem in file_problems if not problem.warning]
         if content is not None:
             parsed.append((content, source))
 
@@ -94,7 +97,30 @@ def load_registry(extra_dir: str | os.PathLike[str] | None = None) -> PersonaReg
         )
     if problems:
         raise PersonaError(problems)
+    for content, source in parsed:
+        if source != BUILTIN:
+            personas[content.name] = _completed(personas[content.name], content, personas)
     return PersonaRegistry(personas)
+
+
+def _completed(persona: Persona, content: ParsedFile, personas: dict[str, Persona]) -> Persona:
+    """A file's persona with the messages it does not give: all of them from the
+    built-in it extends, or those added to nippo since it was written from plain."""
+    if content.extends is not None:
+        base = personas[content.extends].texts
+        texts = {language: {**base.get(language, {}), **content.texts.get(language, {})}
+                 for language in dict.fromkeys([*base, *content.texts])}
+        return replace(persona, texts=texts)
+    if not content.later_missing:
+        return persona
+    fallback = personas[FALLBACK].texts
+    texts = {language: dict(messages) for language, messages in content.texts.items()}
+    for language, keys in content.later_missing.items():
+        texts[language].update({key: fallback[language][key] for key in keys})
+    named = ", ".join(f"{language}.{key}" for language, keys in content.later_missing.items() for key in keys)
+    log.warning("persona %s (%s) lacks messages added to nippo since it was written; the %s texts stand in: %s",
+                content.name, content.path, FALLBACK, named)
+    return replace(persona, texts=texts)
 
 
 def _persona_files(folder: Path) -> list[Path]:

@@ -101,6 +101,15 @@ def drop_postgres_database(url: str) -> None:
         admin.dispose()
 
 
+def pytest_report_header(config):
+    from tests.standin import openapi_check
+
+    path = openapi_check.spec_path()
+    if path is None:
+        return f"Mattermost requests are NOT validated: {openapi_check.SKIP_REASON}"
+    return f"Mattermost requests are validated against {path}"
+
+
 def pytest_sessionfinish(session, exitstatus):
     for database in _migrated.values():
         database.dispose()

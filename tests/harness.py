@@ -64,6 +64,7 @@ class Nippo:
 
 
 def start_nippo(database, mattermost, clock, **settings_overrides) -> Nippo:
+    """nippo on a free port; a setting given as None is left unset."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -76,6 +77,7 @@ def start_nippo(database, mattermost, clock, **settings_overrides) -> Nippo:
         "NIPPO_API_TOKEN": API_TOKEN,
         **settings_overrides,
     }
+    env = {name: value for name, value in env.items() if value is not None}  # None: leave it unset
     settings = Settings.from_env(env)
     client = MattermostClient(mattermost.url, mattermost.bot_token, timeout=5.0)
     services = build_services(settings, database=database, mattermost=client, clock=clock)

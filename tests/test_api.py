@@ -1,4 +1,4 @@
-"""POST /api/v1/reports (SPEC §5): other systems push reports, all or nothing."""
+"""POST /api/v1/reports (docs/api.md): other systems push reports, all or nothing."""
 
 from __future__ import annotations
 
@@ -125,10 +125,32 @@ def test_malformed_json_is_400(nippo, members):
     assert answer.status_code == 400
 
 
-def test_without_an_api_token_the_endpoint_is_404(database, mattermost, clock):
-    running = start_nippo(database, mattermost, clock, NIPPO_API_TOKEN="")
+def test_without_an_api_token_every_method_is_404(database, mattermost, clock):
+    running = start_nippo(database, mattermost, clock, NIPPO_API_TOKEN=None)
     try:
-        answer = post(running, {"user": "alice", "date": "2026-11-30", "text": "x"})
-        assert answer.status_code == 404
+        for method in ("POST", "GET", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"):
+            answer = requests.request(method, f"{running.url}/api/v1/reports", headers=AUTH, timeout=10,
+                                      json={"user": "alice", "date": "2026-11-30", "text": "x"})
+            assert answer.status_code == 404, method
     finally:
         running.stop()
+
+
+def test_with_an_api_token_other_methods_are_405(nippo):
+    assert requests.get(f"{nippo.url}/api/v1/reports", headers=AUTH, timeout=10).status_code == 405
+
+
+def test_a_json_null_body_is_valid_json_but_not_a_report(nippo, members, database):
+    answer = requests.post(f"{nippo.url}/api/v1/reports", data="null", timeout=10,
+                           headers={**AUTH, "Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert "object" in answer.json()["error"] and "list" in answer.json()["error"]
+    assert "not valid JSON" not in answer.json()["error"]
+    assert stored(database) == []
+
+
+@pytest.mark.parametrize("body", ["42", '"a report"', "true"])
+def test_a_json_scalar_body_is_refused_as_not_an_object_or_list(nippo, body):
+    answer = requests.post(f"{nippo.url}/api/v1/reports", data=body, timeout=10,
+                           headers={**AUTH, "Content-Type": "application/json"})
+    assert answer.status_code == 400 and "object" in answer.json()["error"]

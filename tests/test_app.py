@@ -41,3 +41,26 @@ def test_unknown_routes_and_methods_are_4xx_json(database):
 def test_a_command_missing_its_fields_is_400(database):
     client = make_app(database.url).test_client()
     assert client.post("/mattermost/command", data={"token": "x", "text": "hi"}).status_code == 400
+
+
+# --- console mode -----------------------------------------------------------
+
+COMMAND = {"command": "/report-status", "text": "", "user_id": "alice", "user_name": "alice",
+           "channel_id": "dev", "channel_name": "dev", "team_id": "acme"}
+
+
+def console_app(url: str, **env: str):
+    settings = Settings.from_env({"NIPPO_DATABASE_URL": url, **env})
+    assert settings.console_mode
+    return create_app(services=build_services(settings, database=Database(url), console_stream=io.StringIO()))
+
+
+def test_console_mode_checks_the_configured_command_tokens(database):
+    client = console_app(database.url, NIPPO_COMMAND_TOKENS="right-token").test_client()
+    assert client.post("/mattermost/command", data={**COMMAND, "token": "wrong"}).status_code == 401
+    assert client.post("/mattermost/command", data={**COMMAND, "token": "right-token"}).status_code == 200
+
+
+def test_console_mode_without_command_tokens_takes_any(database):
+    client = console_app(database.url).test_client()
+    assert client.post("/mattermost/command", data={**COMMAND, "token": "anything"}).status_code == 200

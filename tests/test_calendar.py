@@ -1,4 +1,4 @@
-"""The work-day calendar (SPEC §2 work-date rule, §4 due runs)."""
+"""The work-day calendar (docs/reminders.md: work dates, due runs)."""
 from __future__ import annotations
 
 import threading

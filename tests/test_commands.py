@@ -1,4 +1,4 @@
-"""Slash commands end to end (SPEC §3): Mattermost's form in, nippo's
+"""Slash commands end to end (docs/commands.md): Mattermost's form in, nippo's
 ephemeral answer out, state in the database, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -184,7 +184,8 @@ def test_subscribe_defaults_then_updates_only_what_is_named(nippo, people, datab
     ("at 09:00 at 10:00", "at"),
 ])
 def test_subscribe_validates_everything_before_writing(nippo, people, database, options, fragment):
-    text = nippo.reply(people["boss"], f"tz Asia/Tokyo {options}", "/subscribe")
+    typed = options if options.startswith("tz ") else f"tz Asia/Tokyo {options}"  # tz once: twice is its own error
+    text = nippo.reply(people["boss"], typed, "/subscribe")
     assert fragment in text and "/subscribe [at HH:MM]" in text
     assert count(database, Subscription) == 0
 

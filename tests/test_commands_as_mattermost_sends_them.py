@@ -1,4 +1,4 @@
-"""Slash commands the way a real server sends and shows them (SPEC §3, §5.2):
+"""Slash commands the way a real server sends and shows them (docs/commands.md, docs/buttons-and-dialogs.md):
 replies wear the persona's face, a command set to GET works, a private channel
 the bot is not in is named as the problem, and a large roster is counted."""
 

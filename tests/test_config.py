@@ -81,6 +81,48 @@ def test_require_names_the_missing_variable_outside_console_mode():
 
 
 def test_secrets_are_not_in_the_repr():
-    settings = Settings.from_env({"NIPPO_BOT_TOKEN": "sekrit-bot", "NIPPO_SECRET_KEY": "sekrit-key",
+    settings = Settings.from_env({"NIPPO_MATTERMOST_URL": "http://mm.local",
+                                  "NIPPO_BOT_TOKEN": "sekrit-bot", "NIPPO_SECRET_KEY": "sekrit-key",
                                   "NIPPO_COMMAND_TOKENS": "sekrit-cmd", "NIPPO_API_TOKEN": "sekrit-api"})
     assert "sekrit" not in repr(settings)
+
+
+# --- half-set configuration -------------------------------------------------
+
+READ_VARIABLES = [
+    "NIPPO_DATABASE_URL", "NIPPO_MATTERMOST_URL", "NIPPO_BOT_TOKEN", "NIPPO_COMMAND_TOKENS", "NIPPO_PUBLIC_URL",
+    "NIPPO_SECRET_KEY", "NIPPO_API_TOKEN", "NIPPO_TIMEZONE", "NIPPO_LANGUAGE", "NIPPO_PERSONA", "NIPPO_PERSONA_DIR",
+    "NIPPO_HOLIDAYS", "NIPPO_SCHEDULER", "NIPPO_CATCHUP_MINUTES", "NIPPO_REPORT_SOURCE", "NIPPO_REPORT_SOURCE_URL",
+    "NIPPO_REPORT_SOURCE_QUERY", "NIPPO_REPORT_SOURCE_TOKEN", "NIPPO_MEMBER_KEY",
+]
+
+
+@pytest.mark.parametrize("variable", READ_VARIABLES)
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_set_but_blank_variable_is_invalid_not_unset(variable, blank):
+    configured = {"NIPPO_MATTERMOST_URL": "http://mm.local", "NIPPO_REPORT_SOURCE": "http",
+                  "NIPPO_REPORT_SOURCE_URL": "http://reports.local/done"}
+    configured.pop(variable, None)
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({**configured, variable: blank})
+    assert raised.value.variable == variable
+    assert "blank" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_blank_mattermost_url_is_never_console_mode():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"NIPPO_MATTERMOST_URL": "", "NIPPO_COMMAND_TOKENS": "t", "NIPPO_SECRET_KEY": "k"})
+    assert raised.value.variable == "NIPPO_MATTERMOST_URL" and "console mode" in str(raised.value)
+
+
+def test_console_mode_with_a_bot_token_is_refused():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"NIPPO_BOT_TOKEN": "a-real-token"})
+    assert raised.value.variable == "NIPPO_BOT_TOKEN"
+    assert "NIPPO_MATTERMOST_URL" in str(raised.value)
+
+
+def test_command_tokens_that_name_no_token_are_invalid():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"NIPPO_COMMAND_TOKENS": " , ,"})
+    assert raised.value.variable == "NIPPO_COMMAND_TOKENS"

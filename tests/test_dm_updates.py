@@ -1,5 +1,5 @@
 """What the reminder DM looks like after clicks and dialogs, against a
-stand-in that updates posts as Mattermost does (SPEC §5.1): every update
+stand-in that updates posts as Mattermost does (docs/buttons-and-dialogs.md): every update
 replaces the props whole, a server's PostEditTimeLimit refuses message edits,
 and a response_url dies after 30 minutes."""
 

@@ -1,4 +1,4 @@
-"""Buttons on the reminder DM and the report dialog (SPEC §4 `to dm`, §5.1),
+"""Buttons on the reminder DM and the report dialog (docs/buttons-and-dialogs.md),
 end to end: the tick posts the DM to the stand-in, the stand-in posts the
 click to nippo as Mattermost does, and we read what the member would read."""
 

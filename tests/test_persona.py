@@ -1,4 +1,4 @@
-"""persona/: every word nippo says (SPEC §9), checked before it is ever said."""
+"""persona/: every word nippo says (persona/README.md), checked before it is ever said."""
 
 from __future__ import annotations
 
@@ -421,3 +421,106 @@ def test_unknown_persona_is_a_key_error_unless_a_fallback_is_given(registry):
     with pytest.raises(KeyError, match="emperor"):
         registry.get("nobody")
     assert registry.get("nobody", fallback="plain").name == "plain"
+
+
+# --- upgrading: files written for an earlier catalogue ------------------------------
+
+
+def first_catalogue_persona(**settings) -> dict:
+    """A persona written for nippo's first catalogue: plain's texts, without any key added since,
+    with one key nippo no longer uses."""
+    from persona.keys import LATER_VOICE_KEYS
+
+    data = plain_persona(**settings)
+    for language in LANGUAGES:
+        for key in LATER_VOICE_KEYS:
+            data[language].pop(key, None)
+        data[language]["leader.escalation"] = ["{name}: {streak} in a row."]
+    return data
+
+
+def test_the_first_catalogue_is_frozen_and_later_keys_are_everything_else():
+    from persona.keys import FIRST_CATALOGUE, LATER_VOICE_KEYS, REQUIRED_VOICE_KEYS, RETIRED_KEYS
+
+    assert len(FIRST_CATALOGUE) == 106
+    assert REQUIRED_VOICE_KEYS | LATER_VOICE_KEYS == VOICE_KEYS
+    assert not REQUIRED_VOICE_KEYS & LATER_VOICE_KEYS
+    assert RETIRED_KEYS == FIRST_CATALOGUE - set(KEYS)
+
+
+def test_a_persona_written_for_an_earlier_version_still_loads_with_plains_texts(tmp_path, caplog):
+    from persona.keys import LATER_VOICE_KEYS
+
+    path = write_persona(tmp_path / "old.toml", first_catalogue_persona(name="old"))
+    with caplog.at_level("WARNING", logger="persona.loader"):
+        registry = load_registry(str(tmp_path))
+    old, plain = registry.get("old"), registry.get("plain")
+    for key in LATER_VOICE_KEYS:
+        assert old.variants(key, "ja") == plain.variants(key, "ja")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1  # one line for the file, naming every message
+    assert str(path) in warnings[0] and all(f"en.{key}" in warnings[0] for key in LATER_VOICE_KEYS)
+
+
+def test_check_lists_later_and_retired_keys_as_warnings_and_accepts_the_file(tmp_path):
+    from persona.keys import LATER_VOICE_KEYS
+
+    path = write_persona(tmp_path / "old.toml", first_catalogue_persona(name="old"))
+    problems = check_file(path)
+    assert problems and all(problem.warning for problem in problems)
+    keys = {problem.key for problem in problems}
+    assert {f"en.{key}" for key in LATER_VOICE_KEYS} <= keys and "ja.leader.escalation" in keys
+    assert all(": warning: " in str(problem) for problem in problems)
+
+
+def test_a_missing_first_catalogue_key_is_still_refused(tmp_path):
+    data = first_catalogue_persona(name="old")
+    del data["en"]["reminder.dm"]
+    path = write_persona(tmp_path / "old.toml", data)
+    refused = [p for p in check_file(path) if not p.warning]
+    assert [(p.key, p.reason) for p in refused] == [("en.reminder.dm", "missing")]
+    with pytest.raises(PersonaError, match="en.reminder.dm: missing"):
+        load_registry(str(tmp_path))
+
+
+def test_a_builtin_file_missing_a_later_key_is_refused(tmp_path):
+    from persona.check import parse_file
+
+    data = plain_persona(name="plain2")
+    del data["en"]["error.given_twice"]
+    path = write_persona(tmp_path / "plain2.toml", data)
+    content, problems = parse_file(path, strict=True)
+    assert content is None and [p.key for p in problems] == ["en.error.given_twice"]
+
+
+def test_a_persona_extending_a_builtin_gives_only_what_it_changes(tmp_path):
+    path = tmp_path / "pirate.toml"
+    path.write_text('name = "pirate"\ndisplay_name = "Captain"\nextends = "plain"\n'
+                    '[en.reminder]\nchannel = ["{mentions}, the log for {date}! `{command}`"]\n', encoding="utf-8")
+    assert check_file(path) == []
+    pirate = load_registry(str(tmp_path)).get("pirate")
+    assert pirate.languages == ("en", "ja")
+    assert pirate.say("reminder.channel", "en", mentions="@a", date="d", command="c", count=1) == "@a, the log for d! `c`"
+    assert pirate.variants("praise", "ja") == load_registry(None).get("plain").variants("praise", "ja")
+
+
+@pytest.mark.parametrize("extends", ["nobody", "pirate", 3])
+def test_extends_must_name_a_builtin(tmp_path, extends):
+    path = write_persona(tmp_path / "pirate.toml", {"name": "pirate", "display_name": "P", "extends": extends,
+                                                    "en": {"praise": ["Yo ho"]}})
+    [problem] = [p for p in check_file(path) if p.key == "extends"]
+    assert "emperor, plain, polite" in problem.reason
+
+
+def test_new_persona_file_copies_every_message_of_both_languages(registry, tmp_path):
+    from persona import new_persona_file
+
+    text = new_persona_file("pirate", registry.get("polite"), registry.get("plain"))
+    path = tmp_path / "pirate.toml"
+    path.write_text(text, encoding="utf-8")
+    assert check_file(path) == []
+    data = tomllib.loads(text)
+    assert data["name"] == "pirate" and "extends" not in data
+    for language in LANGUAGES:
+        assert set(data[language]) == VOICE_KEYS
+        assert data[language]["praise"] == list(registry.get("polite").variants("praise", language))

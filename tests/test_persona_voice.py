@@ -1,4 +1,4 @@
-"""`/subscribe persona NAME` changes the voice of the next run (SPEC §9)."""
+"""`/subscribe persona NAME` changes the voice of the next run (persona/README.md)."""
 
 from __future__ import annotations
 

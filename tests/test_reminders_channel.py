@@ -1,4 +1,4 @@
-"""`to channel` reminders (SPEC §4) through the stand-in, on both databases."""
+"""`to channel` reminders (docs/reminders.md) through the stand-in, on both databases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Delivery through the outbox when Mattermost misbehaves (SPEC §4): every
+"""Delivery through the outbox when Mattermost misbehaves (docs/reminders.md): every
 message is posted exactly once, or given up on and the leaders told."""
 
 from __future__ import annotations

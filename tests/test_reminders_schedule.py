@@ -1,4 +1,4 @@
-"""When runs happen and which work date they check (SPEC §2, §4), through
+"""When runs happen and which work date they check (docs/reminders.md), through
 the tick: one run per subscription and local date, ever."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Outside report sources (SPEC §7): the company's database and an HTTP endpoint."""
+"""Outside report sources (docs/report-sources.md): the company's database and an HTTP endpoint."""
 
 from __future__ import annotations
 

@@ -14,9 +14,7 @@ import requests
 
 from tests.standin import MattermostStandIn, flask_outgoing, openapi_check
 
-needs_spec = pytest.mark.skipif(
-    openapi_check.spec_path() is None, reason="../shared/mattermost/openapi-v4.yaml is not available"
-)
+needs_spec = pytest.mark.skipif(openapi_check.spec_path() is None, reason=openapi_check.SKIP_REASON)
 
 
 def api(standin: MattermostStandIn, method: str, path: str, token: str | None = "bot", **kwargs) -> requests.Response:

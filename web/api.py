@@ -1,7 +1,8 @@
-"""``POST /api/v1/reports``: other systems push reports (SPEC §5, §7).
+"""``POST /api/v1/reports``: other systems push reports (docs/api.md).
 
 All or nothing: every item is checked first, and one bad item means a 400
-listing every bad item and nothing stored.
+listing every bad item and nothing stored. Without ``NIPPO_API_TOKEN`` the
+endpoint does not exist: every method answers 404.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 from commands.grammar import REPORT_TEXT_LIMIT, storable
 from db import queries
 from db.models import Member, RosterEntry
+from web import openapi
 
 log = logging.getLogger("nippo.api")
 
@@ -37,20 +39,24 @@ def _authorized(expected: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())
 
 
-@blueprint.post("/api/v1/reports")
+@blueprint.route("/api/v1/reports", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def push_reports():
     services = current_app.extensions["nippo"]
     expected = services.settings.api_token
     if not expected:
         abort(404)
+    if request.method != "POST":
+        abort(405, valid_methods=["POST"])
     if not _authorized(expected):
         return jsonify(error="unauthorized"), 401
     request.max_content_length = MAX_BODY_BYTES
     if not request.is_json:
         return jsonify(error="expected a JSON body"), 400
     body = request.get_json(silent=True)
-    if body is None:
+    if body is None and request.get_data(cache=True).strip() != b"null":
         return jsonify(error="the body is not valid JSON"), 400
+    if not isinstance(body, (dict, list)):
+        return jsonify(error="the body must be a JSON object (one report) or a list of them"), 400
     items = body if isinstance(body, list) else [body]
     if not items:
         return jsonify(error="no reports given"), 400
@@ -77,6 +83,13 @@ def push_reports():
             member_id = members[(item["key"], item["value"].lower())]
             queries.save_report(session, member_id, item["date"], item["text"], "api", now)
     return jsonify(stored=len(checked)), 200
+
+
+@blueprint.get("/api/v1/openapi.json")
+def openapi_document():
+    """The push API described as OpenAPI 3, for client generators and validators."""
+    settings = current_app.extensions["nippo"].settings
+    return jsonify(openapi.document(settings.public_url, max_items=MAX_ITEMS, max_body_bytes=MAX_BODY_BYTES))
 
 
 def _check(items: list, latest: date) -> tuple[list, list]:

@@ -49,7 +49,9 @@ def command():
         abort(400, description="a slash command is form-encoded")
     fields = request.form if request.method == "POST" else request.args
     settings = services.settings
-    if not settings.console_mode and not token_is_valid(command_token(fields), settings.command_tokens):
+    # Console mode takes any token only when none is configured: configured tokens always count.
+    if (settings.command_tokens or not settings.console_mode) and not token_is_valid(
+            command_token(fields), settings.command_tokens):
         log.warning("slash command refused: bad token")
         return jsonify(error="unauthorized"), 401
     parsed = CommandRequest.from_form(fields)

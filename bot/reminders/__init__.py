@@ -1,4 +1,4 @@
-"""The morning reminder (SPEC §4): due runs, planning into the outbox, delivery.
+"""The morning reminder (docs/reminders.md): due runs, planning into the outbox, delivery.
 
 The tick itself is ``bot.tick.run_tick``. What other parts of nippo use:
 

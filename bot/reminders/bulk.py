@@ -1,6 +1,6 @@
 """Inserting many rows in ONE statement, whatever their number.
 
-Planning a tick must cost a constant number of queries (SPEC §10), but a
+Planning a tick must cost a constant number of queries (docs/operations.md, performance), but a
 multi-row VALUES list grows with the rows and runs into the databases'
 parameter limits (SQLite: 32,766), so it would need several statements for
 a big tick. Instead the rows travel as one JSON document and the database

@@ -44,9 +44,13 @@ class Claim:
     reason: str | None = None  # why an earlier try did not plan it
 
 
-def due_runs(session: Session, now: datetime, catchup: timedelta) -> tuple[list[Due], dict[int, Sub]]:
-    """Runs whose time has come and that no process has had yet: three queries."""
+def due_runs(session: Session, now: datetime, catchup: timedelta,
+             only: frozenset[int] | None = None) -> tuple[list[Due], dict[int, Sub]]:
+    """Runs whose time has come and that no process has had yet: three queries.
+    ``only``: these subscriptions' runs, no other (``nippo remind --channel``)."""
     subs = snapshot.active_subscriptions(session)
+    if only is not None:
+        subs = [sub for sub in subs if sub.id in only]
     off = snapshot.days_off(session, now.date() - snapshot.DAYS_OFF_LOOKBACK)
     candidates = []
     for sub in subs:
@@ -87,10 +91,13 @@ def claim(session: Session, dues: list[Due], tick: TickTime, owner: str) -> tupl
     return claims, skipped
 
 
-def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub]) -> list[Claim]:
+def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub],
+              only: frozenset[int] | None = None) -> list[Claim]:
     """Claimed runs whose lease ran out (a dead claimant, or a run waiting for
     the report source) become this process's."""
     stale = snapshot.stale_claims(session, tick.now)
+    if only is not None:
+        stale = [s for s in stale if s.subscription_id in only]
     if not stale:
         return []
     missing_subs = {s.subscription_id for s in stale} - set(subs)

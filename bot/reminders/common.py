@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.reminders.limiter import RateGate
 
-# Run states (SPEC §2): claimed -> planned -> sent | failed, or skipped.
+# Run states (docs/reminders.md): claimed -> planned -> sent | failed, or skipped.
 CLAIMED, PLANNED, SENT, SKIPPED, FAILED = "claimed", "planned", "sent", "skipped", "failed"
 
 # Outbox message kinds. A "membership" row is a step, not a message: at
@@ -76,7 +76,7 @@ class DeliveryOptions:
     """How delivery talks to Mattermost. Tests inject the clocks, the sleep and
     the random source; one instance (with its rate gate) lives per process."""
 
-    workers: int = 12  # sends in flight: enough to hide 20 ms of latency (SPEC §10)
+    workers: int = 12  # sends in flight: enough to hide 20 ms of latency (docs/operations.md, performance)
     batch: int = 64
     real_clock: Callable[[], float] = time.time  # Mattermost's clock: the 30 s dedup
     monotonic: Callable[[], float] = time.monotonic

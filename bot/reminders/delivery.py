@@ -2,7 +2,7 @@
 thread pool, record the results.
 
 Leasing in batches keeps replicas from sending the same message; the pool
-keeps Mattermost's latency from setting the pace (SPEC §10: 200 posts/s at
+keeps Mattermost's latency from setting the pace (docs/operations.md: 200 posts/s at
 20 ms a call); the shared gate keeps the pool within Mattermost's rate limit.
 Results are written by one recorder thread, a few at a time in short
 transactions, so workers go back to sending at once. ``should_stop`` is

@@ -163,7 +163,7 @@ def release(session: Session, ids: list[int], owner: str) -> None:
 
 def drop_expired(session: Session, now: datetime) -> int:
     """Messages still undelivered when their window closed are dropped; each
-    run's leaders are told how many (SPEC §4)."""
+    run's leaders are told how many (docs/reminders.md)."""
     expired = or_(OutboxMessage.state == PENDING,
                   and_(OutboxMessage.state == SENDING, OutboxMessage.lease_until <= now))
     dropped = session.execute(

@@ -97,8 +97,10 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
     if plan.escalated:
         escalated = [e for e in chased if e["m"] in plan.escalated]
         for user_id, _username in common["leaders"]:
-            add(f"escalation:{run_id}:{user_id}", NOTICE, recipient=user_id, text_key="leader.escalation",
-                members=escalated)
+            others = [e for e in escalated if e["u"] != user_id]  # a leader hears about themselves in their own reminder
+            if others:
+                add(f"escalation:{run_id}:{user_id}", NOTICE, recipient=user_id, text_key="leader.escalation",
+                    members=others)
     return plan
 
 

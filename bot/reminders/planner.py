@@ -3,24 +3,29 @@
 The outside report source is asked first, outside any transaction: it may be
 slow or down. A run whose source cannot answer stays claimed and is tried
 again next tick, until its catch-up window closes; then it fails and the
-leaders are told the check could not be made (SPEC §7).
+leaders are told the check could not be made (docs/report-sources.md).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.buttons import ACTIONS, LABEL_KEYS
 from bot.reminders import snapshot
 from bot.reminders.claim import Claim
 from bot.reminders.bulk import insert_ignoring_conflicts, reopen_by_key, update_by_id
-from bot.reminders.common import CLAIMED, DM, DROPPED, FAILED, OUTCOME_KINDS, PLANNED, SOURCE_RETRY, UNDELIVERABLE, TickTime
+from bot.reminders.common import (
+    CHANNEL, CLAIMED, DM, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_KINDS, PLANNED, SOURCE_RETRY, SUMMARY,
+    UNDELIVERABLE, TickTime,
+)
 from bot.reminders.notices import notice_rows
-from bot.reminders.plan import Filed, leaders_of, plan_run, who_is_missing
+from bot.reminders.plan import Filed, leaders_of, plan_run
+from bot.reminders.texts import channel_text, dm_text, notice_text, persona_for, praise_text, summary_text
 from bot.sources import SourceUnavailable
 from db.models import OutboxMessage, ReminderRun
 
@@ -41,6 +46,8 @@ class RunLine:
     work_date: date
     missing: int | None
     status: str
+    # A dry run's messages in full: (to whom, text).
+    messages: list[tuple[str, str]] = field(default_factory=list)
 
     def __str__(self) -> str:
         missing = "-" if self.missing is None else str(self.missing)
@@ -157,7 +164,8 @@ def release_claims(services, claims: list[Claim], owner: str, now) -> None:
 
 
 def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
-    """What a tick would do, computed read-only (``nippo remind --dry-run``)."""
+    """What a tick would do, computed read-only (``nippo remind --dry-run``),
+    with every message it would send written out in full."""
     lines = []
     live = [d for d in dues if not d.run.late]
     keys, unavailable = outside_keys(services.source, {d.run.work_date for d in live})
@@ -165,6 +173,7 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
     rosters = snapshot.rosters(session, team_ids, getattr(services.source, "member_key", "username"))
     reported, absent = snapshot.filed(session, team_ids, {d.run.work_date for d in live})
     filed = Filed(reported, absent, keys)
+    streaks = snapshot.streaks(session, {d.sub.id for d in live})
     for due in dues:
         line = RunLine(None, due.sub.id, due.sub.channel_name, due.run.work_date, None, "dry-run")
         if due.run.late:
@@ -172,8 +181,47 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
         elif due.run.work_date in unavailable:
             line.status = "dry-run: would wait (source unreachable)"
         else:
-            missing, _expected = who_is_missing(rosters.get(due.sub.team_id, []), due.sub.team_id,
-                                                due.run.work_date, filed)
-            line.missing = len(missing)
+            plan = plan_run(services, 0, due.sub, due.run.work_date, rosters.get(due.sub.team_id, []), filed,
+                            streaks, tick.now, due.deadline)
+            line.missing = len(plan.missing)
+            line.messages = preview_messages(services, plan.rows, tick.now)
+            if not line.messages:
+                line.status = "dry-run: nothing to send (empty or all-absent roster)"
         lines.append(line)
     return lines
+
+
+def preview_messages(services, rows: list[dict], now) -> list[tuple[str, str]]:
+    """(to whom, text) of each planned outbox row, as it would be sent now."""
+    messages = []
+    for row in rows:
+        payload, kind = row["payload"], row["kind"]
+        persona = persona_for(services, payload["persona"])
+        members = payload.get("members") or []
+        channel = f"~{payload.get('channel_name') or row['channel_id']}"
+        recipient = f"@{_username(payload, row['recipient_user_id'])} (direct message)"
+        if kind == CHANNEL:
+            text = channel_text(persona, payload, members) if members else praise_text(persona, payload)
+            messages.append((channel, text))
+        elif kind == DM:
+            buttons = "  ".join(f"[{persona.say(LABEL_KEYS[a], payload['lang'])}]" for a in ACTIONS)
+            messages.append((recipient, f"{dm_text(persona, payload)}\n{buttons}"))
+        elif kind == SUMMARY:
+            text = summary_text(persona, payload, members) if members else praise_text(persona, payload)
+            messages.append((recipient, text))
+        elif kind == NOTICE:
+            messages.append((recipient, notice_text(persona, payload, members)))
+        elif kind == MEMBERSHIP:
+            messages.append((channel, f"(each missing member who is not in {channel} also gets a DM; "
+                                      "who that is, Mattermost is asked when the post goes out)"))
+    return messages
+
+
+def _username(payload: dict, user_id: str | None) -> str:
+    member = payload.get("member") or {}
+    if member.get("u") == user_id:
+        return member.get("n") or user_id
+    for leader_id, username in payload.get("leaders") or []:
+        if leader_id == user_id:
+            return username
+    return user_id or "?"

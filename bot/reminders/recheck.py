@@ -1,4 +1,4 @@
-"""Who is still missing, just before a message goes out (SPEC §4: someone who
+"""Who is still missing, just before a message goes out (docs/reminders.md: someone who
 filed between planning and sending is not chased; a snooze is dropped once
 its date is filed). One read per leased batch, plus the outside source once
 per work date and delivery pass.

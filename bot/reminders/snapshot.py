@@ -1,5 +1,5 @@
 """What planning reads, in a handful of queries whatever the number of
-subscriptions or members (SPEC §10: one tick for 10,000 members in 1,000
+subscriptions or members (docs/operations.md: one tick for 10,000 members in 1,000
 subscriptions within a second). Every function returns plain values.
 """
 

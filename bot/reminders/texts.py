@@ -142,21 +142,23 @@ def summary_text(persona, payload: dict, members: list[dict]) -> str:
 
 
 def notice_text(persona, payload: dict, members: list[dict] | None = None) -> str:
-    """A notice to leaders; for an escalation, one line per member still missing."""
+    """A notice to leaders; an escalation is one message listing every member
+    still missing (the payload's ``text_key`` names the kind of notice)."""
     lang, seed, params = payload["lang"], payload["seed"], dict(payload.get("params") or {})
     if payload["text_key"] == "leader.escalation":
-        lines, used = [], 0
         members = members or []
-        for m in members:
-            line = persona.say("leader.escalation", lang, seed=seed, name=name(m["n"]), streak=m["s"],
-                               date=payload["date"])
-            if used + len(line) + 1 > POST_LIMIT - _SPLIT_MARGIN:
-                break  # a huge team: the rest counted, like the summary
-            lines.append(line)
-            used += len(line) + 1
-        if len(lines) < len(members):
-            lines.append(f"(+{len(members) - len(lines)})")
-        return "\n".join(lines)
+        names = [f"{name(m['n'])} ({m['s']})" for m in members]
+        listing = join(names, lang)
+        budget = POST_LIMIT - _SPLIT_MARGIN
+        if len(listing) > budget:  # a huge team: whole names, the rest counted, like the summary
+            shown: list[str] = []
+            for item in names:
+                if len(join(shown + [item], lang)) > budget:
+                    break
+                shown.append(item)
+            listing = join(shown, lang) + f" (+{len(names) - len(shown)})"
+        return persona.say("leader.escalations", lang, seed=seed, names=listing, count=len(members),
+                           streak=min((m["s"] for m in members), default=0), date=payload["date"])
     params.setdefault("date", payload.get("date", ""))
     return persona.say(payload["text_key"], lang, seed=seed, **params)
 

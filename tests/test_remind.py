@@ -1,0 +1,134 @@
+"""`nippo remind` says what it did and why not (docs/operations.md): one line
+per subscription, the instant it used, one channel at a time, and a dry run
+that shows every message in full."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from bot.remind import NoSuchChannel, channel_subscription, remind, tick_instant
+from tests.reminder_helpers import TUESDAY_9AM, ZWSP, Scene
+
+MONDAY = date(2026, 11, 30)
+
+
+@pytest.fixture
+def scene(database, mattermost, clock):
+    scene = Scene(database, mattermost, clock)
+    yield scene
+    scene.close()
+
+
+def second_team(scene, name: str = "ops") -> tuple[dict, int]:
+    channel = scene.mattermost.add_channel(scene.channel["team_id"], name)
+    scene.mattermost.add_channel_member(channel["id"], scene.mattermost.bot["id"])
+    return channel, scene.add_team(channel)
+
+
+def lines_for(lines: list[str], channel: str) -> list[str]:
+    return [line for line in lines if line.startswith(f"~{channel} ")]
+
+
+def test_a_sent_run_says_sent_with_its_work_date(scene):
+    scene.people("alice")
+    sub = scene.subscribe()
+    assert remind(scene.services, TUESDAY_9AM) == [
+        f"~dev (subscription {sub}): sent (work date 2026-11-30, 1 missing)"]
+
+
+@pytest.mark.parametrize("at, reason", [
+    (datetime(2026, 12, 5, 0, 5, tzinfo=timezone.utc), "nothing due: not a work day (Saturday) on 2026-12-05"),
+    (datetime(2026, 11, 23, 0, 5, tzinfo=timezone.utc), "nothing due: public holiday (Labor Thanksgiving Day)"),
+    (datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc), "nothing due: not yet time: 09:00 Asia/Tokyo, in 30 minutes"),
+])
+def test_nothing_due_says_why(scene, at, reason):
+    scene.people("alice")
+    scene.subscribe(holidays="JP")
+    [line] = remind(scene.services, at)
+    assert reason in line
+    assert scene.runs() == []
+
+
+def test_a_team_day_off_says_so(scene):
+    scene.people("alice")
+    scene.subscribe()
+    scene.day_off(date(2026, 12, 1))
+    [line] = remind(scene.services, TUESDAY_9AM)
+    assert "nothing due: team day off on 2026-12-01" in line
+
+
+def test_a_second_tick_the_same_day_says_the_run_was_had(scene):
+    scene.people("alice")
+    scene.subscribe()
+    remind(scene.services, TUESDAY_9AM)
+    [line] = remind(scene.services, TUESDAY_9AM + timedelta(minutes=5))
+    assert "nothing due: already had its run on 2026-12-01" in line
+
+
+def test_a_late_run_says_by_how_many_minutes(scene):
+    scene.people("alice")
+    scene.subscribe()
+    [line] = remind(scene.services, TUESDAY_9AM + timedelta(minutes=180 + 65))
+    assert "skipped: too late by 65 minutes" in line and "180 minutes" in line
+    assert [run.state for run in scene.runs()] == ["skipped"]
+
+
+def test_with_no_subscription_the_output_is_never_empty(scene):
+    assert remind(scene.services, TUESDAY_9AM) == [
+        "no active subscription: nothing to do (a channel subscribes with /subscribe)"]
+
+
+def test_channel_limits_the_tick_to_that_subscription_and_leaves_the_others_alone(scene):
+    scene.people("alice")
+    dev = scene.subscribe()
+    channel, ops_team = second_team(scene)
+    ops = scene.subscribe(team_id=ops_team)
+    only = channel_subscription(scene.services, "~dev")
+    assert only == dev
+    late = TUESDAY_9AM + timedelta(hours=4)  # both runs are past their window
+    lines = remind(scene.services, late, only=only)
+    assert len(lines) == 1 and lines[0].startswith(f"~dev (subscription {dev}): skipped: too late")
+    assert [run.subscription_id for run in scene.runs()] == [dev]
+    # ops's morning is still there to play
+    scene.person("bob", team_id=ops_team, channel=channel)
+    [line] = remind(scene.services, TUESDAY_9AM + timedelta(minutes=5), only=ops)
+    assert line.startswith(f"~ops (subscription {ops}): sent")
+
+
+@pytest.mark.parametrize("name", ["nowhere", "~nowhere"])
+def test_an_unknown_channel_is_refused_naming_the_subscribed_ones(scene, name):
+    scene.subscribe()
+    with pytest.raises(NoSuchChannel) as raised:
+        channel_subscription(scene.services, name)
+    assert "nowhere" in str(raised.value) and "~dev" in str(raised.value)
+
+
+def test_a_dry_run_prints_every_message_in_full_and_sends_nothing(scene):
+    scene.person("boss", leader=True)
+    scene.people("alice", "bob")
+    scene.report("boss", MONDAY)
+    scene.subscribe(delivery="both")
+    lines = remind(scene.services, TUESDAY_9AM, dry_run=True)
+    text = "\n".join(lines)
+    assert lines[0].startswith("~dev (subscription") and "would send (work date 2026-11-30, 2 missing)" in lines[0]
+    assert "  → ~dev" in lines and "  → @alice (direct message)" in lines and "  → @bob (direct message)" in lines
+    assert "/report 2026-11-30 what you did" in text
+    assert "[Write report]" in text  # the DM's buttons
+    assert f"@{ZWSP}" not in lines[0]
+    assert scene.runs() == [] and scene.outbox() == [] and scene.post_calls() == 0
+
+
+def test_at_without_an_offset_is_read_in_the_default_time_zone():
+    now, line = tick_instant(datetime(2026, 12, 14, 9, 5), "Asia/Tokyo", datetime.now(timezone.utc))
+    assert now == datetime(2026, 12, 14, 0, 5, tzinfo=timezone.utc)
+    assert line.startswith("tick at 2026-12-14T09:05:00+09:00 Asia/Tokyo = 2026-12-14T00:05:00Z")
+    assert "NIPPO_TIMEZONE=Asia/Tokyo" in line
+
+
+def test_at_with_an_offset_is_that_instant():
+    tokyo = timezone(timedelta(hours=9))
+    now, line = tick_instant(datetime(2026, 12, 14, 9, 5, tzinfo=tokyo), "UTC", datetime.now(timezone.utc))
+    assert now == datetime(2026, 12, 14, 0, 5, tzinfo=timezone.utc)
+    assert line == "tick at 2026-12-14T09:05:00+09:00 = 2026-12-14T00:05:00Z (--at)"
