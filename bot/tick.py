@@ -62,7 +62,7 @@ def run_tick(services, now: datetime, *, dry_run: bool = False, should_stop=lamb
             line.status = "sending (some messages wait for a retry)"
     lines += by_run.values()
     for line in lines:
-        log.info("%s", line)
+        log.info("%s", line, extra={"run_id": line.run_id, "subscription_id": line.subscription_id})
     return [str(line) for line in lines]
 
 

@@ -29,6 +29,7 @@ def run(args, env=None, cwd=None, timeout=60):
     ({"NIPPO_MATTERMOST_URL": "http://mm.local", "NIPPO_BOT_TOKEN": "t", "NIPPO_SECRET_KEY": "k"},
      "NIPPO_COMMAND_TOKENS"),
     ({"NIPPO_PERSONA": "nobody"}, "NIPPO_PERSONA"),
+    ({"NIPPO_LOG_FORMAT": "xml"}, "NIPPO_LOG_FORMAT"),
 ])
 def test_bad_configuration_stops_serve_with_one_line_and_status_2(tmp_path, env, variable):
     result = run(["serve", "--port", str(free_port())], env={"NIPPO_DATABASE_URL": f"sqlite:///{tmp_path}/n.db", **env})

@@ -48,6 +48,8 @@ def test_values_are_read_and_normalised():
     ("NIPPO_REPORT_SOURCE", "ldap"),
     ("NIPPO_MEMBER_KEY", "phone"),
     ("NIPPO_PERSONA_DIR", "/no/such/folder"),
+    ("NIPPO_LOG_FORMAT", "yaml"),
+    ("NIPPO_LOG_FORMAT", " "),
 ])
 def test_a_bad_value_names_its_variable(variable, value):
     with pytest.raises(ConfigError) as raised:
@@ -82,5 +84,12 @@ def test_require_names_the_missing_variable_outside_console_mode():
 
 def test_secrets_are_not_in_the_repr():
     settings = Settings.from_env({"NIPPO_BOT_TOKEN": "sekrit-bot", "NIPPO_SECRET_KEY": "sekrit-key",
-                                  "NIPPO_COMMAND_TOKENS": "sekrit-cmd", "NIPPO_API_TOKEN": "sekrit-api"})
+                                  "NIPPO_COMMAND_TOKENS": "sekrit-cmd", "NIPPO_API_TOKEN": "sekrit-api",
+                                  "NIPPO_METRICS_TOKEN": "sekrit-metrics"})
     assert "sekrit" not in repr(settings)
+
+
+def test_log_format_and_metrics_token():
+    assert Settings.from_env({}).log_format == "text" and Settings.from_env({}).metrics_token is None
+    settings = Settings.from_env({"NIPPO_LOG_FORMAT": " JSON ", "NIPPO_METRICS_TOKEN": "scrape"})
+    assert settings.log_format == "json" and settings.metrics_token == "scrape"
