@@ -12,12 +12,16 @@ names, never paths or query strings.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import queue
 import sys
 import threading
+import time
 from contextvars import ContextVar
 from datetime import datetime, timezone
+from logging.handlers import QueueHandler
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("nippo_request_id", default=None)
 
@@ -71,21 +75,124 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+def _formatter(log_format: str) -> logging.Formatter:
+    return JsonFormatter() if log_format == "json" else TextFormatter()
+
+
 def make_handler(log_format: str = "text", stream=None) -> logging.Handler:
+    """A handler that writes each line at once, in the thread that logs it."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.setFormatter(_formatter(log_format))
+    handler.addFilter(_RequestIdFilter())
+    return handler
+
+
+class _LineWriter(threading.Thread):
+    """Writes the finished lines, many at a time: after the first line of a
+    batch it waits ``BATCH_SECONDS`` for more, so a busy server pays one
+    write, and one wake-up of this thread, per batch rather than per line.
+    At most ``MAX_QUEUED`` lines wait: past that (standard error not read)
+    lines are dropped and counted, never stalling a request."""
+
+    BATCH_SECONDS = 0.02
+    MAX_QUEUED = 10_000
+    _STOP = object()
+
+    def __init__(self, stream, formatter: logging.Formatter):
+        super().__init__(name="nippo-log-writer", daemon=True)
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.dropped = 0
+        self._stream = stream
+        self._formatter = formatter
+
+    def run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            time.sleep(self.BATCH_SECONDS)
+            while True:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = self._STOP in batch
+            self._write([line for line in batch if line is not self._STOP] + self._dropped_line())
+            if stop:
+                return
+
+    def _dropped_line(self) -> list[str]:
+        dropped, self.dropped = self.dropped, 0
+        if not dropped:
+            return []
+        record = logging.LogRecord("nippo", logging.WARNING, "", 0,
+                                   "%d log lines dropped: standard error did not keep up", (dropped,), None)
+        return [self._formatter.format(record)]
+
+    def _write(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        try:
+            self._stream.write("".join(line + "\n" for line in lines))
+            self._stream.flush()
+        except (OSError, ValueError):  # standard error closed: nowhere left to say so
+            pass
+
+    def stop(self) -> None:
+        """Write what is queued, then end."""
+        self.queue.put(self._STOP)
+        self.join(5)
+
+
+class _LineQueueHandler(QueueHandler):
+    """Formats in the thread that logs (the request id is read there) and
+    hands the finished line to the writer thread."""
+
+    def __init__(self, writer: _LineWriter):
+        super().__init__(writer.queue)
+        self.writer = writer
+
+    def createLock(self) -> None:
+        self.lock = None  # the queue is thread-safe: request threads need not queue on a lock too
+
+    def prepare(self, record: logging.LogRecord) -> str:
+        return self.format(record)
+
+    def enqueue(self, line: str) -> None:
+        if self.queue.qsize() >= self.writer.MAX_QUEUED:
+            self.writer.dropped += 1
+        else:
+            self.queue.put_nowait(line)
+
+
+def make_queued_handler(log_format: str = "text", stream=None) -> "_LineQueueHandler":
+    """A handler whose lines a writer thread writes (``handler.writer``; start it, stop it to flush)."""
+    formatter = _formatter(log_format)
+    handler = _LineQueueHandler(_LineWriter(stream or sys.stderr, formatter))
+    handler.setFormatter(formatter)
     handler.addFilter(_RequestIdFilter())
     return handler
 
 
 def configure_logging(log_format: str = "text", stream=None) -> None:
-    """One handler on the root logger, so every library's lines come out alike."""
-    handler = make_handler(log_format, stream)
+    """One handler on the root logger, so every library's lines come out alike.
+
+    Lines are written by a thread of their own, in batches: a write in each
+    request thread would give up the GIL there and then wait to get it back
+    behind the busy threads, or stall the request outright while whatever
+    reads standard error is slow.
+    """
+    global _writer
+    flush_logs()
+    handler = make_queued_handler(log_format, stream)
+    _writer = handler.writer
+    _writer.start()
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # No line shows the caller's file, thread or process: skip looking them up for every record.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.captureWarnings(True)
     # The driver logs every HTTP error at ERROR on a misnamed logger; nippo reports its own.
     logging.getLogger("mattermostdriver").setLevel(logging.CRITICAL)
@@ -94,6 +201,18 @@ def configure_logging(log_format: str = "text", stream=None) -> None:
     # An exception nobody caught is still one line in the chosen format.
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
+
+
+def flush_logs() -> None:
+    """Write out every line logged so far (at exit, or before reading the output)."""
+    global _writer
+    if _writer is not None:
+        _writer.stop()
+        _writer = None
+
+
+_writer: _LineWriter | None = None
+atexit.register(flush_logs)
 
 
 def _log_uncaught_in_thread(args) -> None:

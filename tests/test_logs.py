@@ -14,7 +14,7 @@ import requests
 
 from bot.buttons import action_context
 from bot.config import Settings
-from bot.logs import REQUEST_ID, make_handler
+from bot.logs import REQUEST_ID, make_handler, make_queued_handler
 from bot.services import build_services
 from db.session import Database
 from web.app import create_app
@@ -144,3 +144,40 @@ def test_background_work_logs_with_the_request_id_that_asked_for_it(nippo, json_
         REQUEST_ID.reset(token)
     nippo.services.wait_for_background()
     assert [r for r in json_log.records() if r["message"] == "later"][0]["request_id"] == "feedbeef"
+
+
+def test_the_writer_thread_writes_every_line_in_order():
+    stream = io.StringIO()
+    handler = make_queued_handler("json", stream)
+    handler.writer.start()
+    log = logging.getLogger("nippo.test.queued")
+    log.addHandler(handler)
+    try:
+        token = REQUEST_ID.set("r1")
+        for n in range(300):
+            log.warning("line %d", n)
+        REQUEST_ID.reset(token)
+    finally:
+        log.removeHandler(handler)
+        handler.writer.stop()
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [r["message"] for r in records] == [f"line {n}" for n in range(300)]
+    assert {r["request_id"] for r in records} == {"r1"}  # read in the thread that logged
+
+
+def test_lines_that_cannot_be_written_in_time_are_dropped_and_counted():
+    stream = io.StringIO()
+    handler = make_queued_handler("text", stream)
+    handler.writer.MAX_QUEUED = 5  # the writer is not started yet: nothing drains the queue
+    log = logging.getLogger("nippo.test.dropped")
+    log.addHandler(handler)
+    try:
+        for n in range(8):
+            log.warning("line %d", n)
+    finally:
+        log.removeHandler(handler)
+    handler.writer.start()
+    handler.writer.stop()
+    lines = stream.getvalue().splitlines()
+    assert [line.rsplit(": ", 1)[1] for line in lines[:5]] == [f"line {n}" for n in range(5)]
+    assert lines[5].endswith("3 log lines dropped: standard error did not keep up")

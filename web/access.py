@@ -9,6 +9,7 @@ string: those can carry what a log must not.
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import time
 
@@ -23,10 +24,27 @@ log = logging.getLogger("nippo.access")
 REQUEST_ID_HEADER = "X-Request-Id"
 UNMATCHED = "unmatched"  # the endpoint label of a request no route took (404, 405)
 
+# Request ids need to be unique, not secret: a generator seeded once, not a system call per request
+# (getrandom costs more than the rest of a /healthz answer on some hosts).
+_ids = random.Random(secrets.randbits(128))
+
 HTTP_REQUESTS = Counter("nippo_http_requests", "HTTP requests answered, by endpoint and status class",
                         ["endpoint", "status"])
 HTTP_DURATION = Histogram("nippo_http_request_duration_seconds", "Time to answer an HTTP request, by endpoint",
                           ["endpoint"])
+
+
+_children: dict[tuple[str, str], tuple] = {}
+
+
+def _series(endpoint: str, status: str) -> tuple:
+    """The two series of an endpoint and status class, looked up once: ``labels()`` on every request costs
+    more than the counting itself."""
+    found = _children.get((endpoint, status))
+    if found is None:
+        found = _children[(endpoint, status)] = (HTTP_REQUESTS.labels(endpoint=endpoint, status=status),
+                                                 HTTP_DURATION.labels(endpoint=endpoint))
+    return found
 
 
 def init_app(app: Flask) -> None:
@@ -46,7 +64,7 @@ def _start() -> None:
 
 def _begin() -> str:
     if "request_id" not in g:
-        g.request_id = secrets.token_hex(8)
+        g.request_id = f"{_ids.getrandbits(64):016x}"
         g.request_started = time.perf_counter()
         REQUEST_ID.set(g.request_id)
     return g.request_id
@@ -57,8 +75,9 @@ def _finish(response):
     elapsed = time.perf_counter() - started if started is not None else 0.0
     endpoint = request.endpoint or UNMATCHED
     status = response.status_code
-    HTTP_REQUESTS.labels(endpoint=endpoint, status=status_class(status)).inc()
-    HTTP_DURATION.labels(endpoint=endpoint).observe(elapsed)
+    count, duration = _series(endpoint, status_class(status))
+    count.inc()
+    duration.observe(elapsed)
     response.headers[REQUEST_ID_HEADER] = request_id()
     method = request.method[:16]
     log.info("%s %s %s %.1fms", method, endpoint, status, elapsed * 1000,
