@@ -65,15 +65,17 @@ def seed(url: str, channel_id: str) -> None:
     database.dispose()
 
 
-def start_server(url: str, mattermost: MattermostStandIn, port: int) -> subprocess.Popen:
+def start_server(url: str, mattermost: MattermostStandIn, port: int, log_path: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NIPPO_")}
     env.update({
         "NIPPO_DATABASE_URL": url, "NIPPO_MATTERMOST_URL": mattermost.url, "NIPPO_BOT_TOKEN": mattermost.bot_token,
         "NIPPO_COMMAND_TOKENS": TOKEN, "NIPPO_SECRET_KEY": "bench", "NIPPO_SCHEDULER": "off",
     })
     nippo = str(Path(sys.executable).with_name("nippo"))
-    process = subprocess.Popen([nippo, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # A file, not a pipe nobody reads: one access line per request would fill a pipe and stall the server.
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen([nippo, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=log_file)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -82,7 +84,7 @@ def start_server(url: str, mattermost: MattermostStandIn, port: int) -> subproce
         except requests.ConnectionError:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit("nippo serve did not start: " + (process.stderr.read() if process.stderr else ""))
+    raise SystemExit("nippo serve did not start: " + Path(log_path).read_text()[-2000:])
 
 
 def wrk(url: str, seconds: int, script: str | None = None) -> dict:
@@ -125,7 +127,7 @@ def bench(kind: str, seconds: int, folder: str) -> dict:
         ensure_postgres_database(url)
     seed(url, channel["id"])
     port = free_port()
-    process = start_server(url, mattermost, port)
+    process = start_server(url, mattermost, port, os.path.join(folder, "serve.log"))
     try:
         base = f"http://127.0.0.1:{port}"
         check = requests.post(f"{base}/mattermost/command", data={

@@ -15,7 +15,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, read_log_format
 from bot.mattermost import MattermostError
 from bot.remind import NoSuchChannel
 from bot.sources import SourceMisconfigured
@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None, *, app_factory=None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_CONFIG
-    _configure_logging()
     try:
+        _configure_logging()
         return args.handler(args) or 0
     except (ConfigError, StartupError, SourceMisconfigured, NoSuchChannel) as error:
         print(f"nippo: {error}", file=sys.stderr)
@@ -136,12 +136,9 @@ def _iso_datetime(value: str) -> datetime:
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    # The driver logs every HTTP error at ERROR on a misnamed logger; nippo reports its own.
-    logging.getLogger("mattermostdriver").setLevel(logging.CRITICAL)
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)  # nippo says what it migrated
+    from bot.logs import configure_logging
+
+    configure_logging(read_log_format())
 
 
 def _load_personas(settings: Settings):

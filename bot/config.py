@@ -26,6 +26,7 @@ _BLANK_HINTS = {
 REPORT_SOURCES = ("builtin", "sql", "http")
 MEMBER_KEYS = ("username", "email", "external_id")
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -57,6 +58,8 @@ class Settings:
     report_source_query: str | None = None
     report_source_token: str | None = field(default=None, repr=False)
     member_key: str = "username"
+    metrics_token: str | None = field(default=None, repr=False)
+    log_format: str = "text"
 
     @property
     def console_mode(self) -> bool:
@@ -167,6 +170,8 @@ def _read(env: Mapping[str, str]) -> Settings:
     if member_key not in MEMBER_KEYS:
         raise ConfigError("NIPPO_MEMBER_KEY", f"must be one of {', '.join(MEMBER_KEYS)}, not {member_key!r}")
 
+    log_format = read_log_format(env)
+
     return Settings(
         database_url=database_url,
         mattermost_url=mattermost_url,
@@ -187,7 +192,21 @@ def _read(env: Mapping[str, str]) -> Settings:
         report_source_query=source_query,
         report_source_token=get("NIPPO_REPORT_SOURCE_TOKEN"),
         member_key=member_key,
+        metrics_token=get("NIPPO_METRICS_TOKEN"),
+        log_format=log_format,
     )
+
+
+def read_log_format(env: Mapping[str, str] | None = None) -> str:
+    """``NIPPO_LOG_FORMAT`` alone: logging is set up before a verb reads the settings it needs."""
+    env = os.environ if env is None else env
+    raw = env.get("NIPPO_LOG_FORMAT")
+    if raw is not None and not raw.strip():
+        raise ConfigError("NIPPO_LOG_FORMAT", "is set but blank: give it a value, or unset it")
+    value = "text" if raw is None else raw.strip().lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError("NIPPO_LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}, not {raw.strip()!r}")
+    return value
 
 
 def valid_timezone(name: str) -> bool:

@@ -13,6 +13,7 @@ from typing import Callable
 
 import schedule
 
+from bot import metrics
 from bot.clock import Clock, utc_now
 
 log = logging.getLogger("nippo.scheduler")
@@ -34,7 +35,9 @@ class SchedulerThread(threading.Thread):
         now = self._clock()
         try:
             self._tick(now, should_stop=self._stop_event.is_set)
+            metrics.scheduler_ticked(self._clock().timestamp())
         except Exception:
+            metrics.scheduler_tick_failed()
             log.exception("scheduler tick at %s failed; the next tick will try again", now.isoformat())
         finally:
             self.ticks += 1

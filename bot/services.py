@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import secrets
 import sys
@@ -39,7 +40,8 @@ class Services:
 
     def run_later(self, work) -> Future:
         """Work that must not hold up an answer to Mattermost (it waits 30 s at most)."""
-        future = self.background.submit(_logged, work)
+        # In the caller's context: the work's log lines carry the request id of the request that asked for it.
+        future = self.background.submit(contextvars.copy_context().run, _logged, work)
         self.pending = [f for f in self.pending if not f.done()] + [future]
         return future
 

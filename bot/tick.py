@@ -71,7 +71,7 @@ def tick_lines(services, now: datetime, *, dry_run: bool = False, should_stop=la
             line.status = "sending (some messages wait for a retry)"
     lines += by_run.values()
     for line in lines:
-        log.info("%s", line)
+        log.info("%s", line, extra={"run_id": line.run_id, "subscription_id": line.subscription_id})
     return lines
 
 

@@ -66,32 +66,31 @@ def handle_command(services, request: CommandRequest, now: datetime) -> Reply:
 
 
 def _handle(services, request: CommandRequest, now: datetime) -> Reply:
+    # The web layer's id, so the reference in an apology finds the request's log lines.
+    request_id = request.request_id or secrets.token_hex(8)
     try:
         ctx = make_context(services, request, now)
     except Exception:
-        request_id = secrets.token_hex(4)
         log.exception("request %s: %s failed before it started", request_id, request.command)
         persona = services.personas.get(services.settings.persona)
         return Reply(persona.say("error.internal", services.settings.language, request_id=request_id),
                      voice=voice_fields(persona))
-    reply = _answer(ctx)
+    reply = _answer(ctx, request_id)
     reply.voice = voice_fields(ctx.persona)  # the handler may have changed it: `/subscribe persona polite`
     return reply
 
 
-def _answer(ctx: Ctx) -> Reply:
+def _answer(ctx: Ctx, request_id: str) -> Reply:
     request = ctx.request
     try:
         return _route(ctx)
     except CommandError as error:
         return Reply(refusal(ctx, error.key, error.params))
     except MattermostError as error:
-        request_id = secrets.token_hex(4)
         log.warning("request %s: %s failed talking to Mattermost (status %s, %s)", request_id, request.command,
                     error.status, error.error_id)
         return Reply(ctx.say("error.internal", request_id=request_id))
     except Exception:
-        request_id = secrets.token_hex(4)
         log.exception("request %s: %s failed", request_id, request.command)
         return Reply(ctx.say("error.internal", request_id=request_id))
 

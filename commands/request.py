@@ -25,6 +25,7 @@ class CommandRequest:
     response_url: str = ""
     root_id: str = ""
     mention_ids: dict[str, str] = field(default_factory=dict)  # username -> user id
+    request_id: str = ""  # the HTTP request's id: the reference an apology shows, as in the logs
 
     @property
     def is_direct(self) -> bool:
@@ -32,7 +33,7 @@ class CommandRequest:
         return "__" in self.channel_name or _looks_like_group(self.channel_name)
 
     @classmethod
-    def from_form(cls, form) -> "CommandRequest | None":
+    def from_form(cls, form, request_id: str = "") -> "CommandRequest | None":
         """None when a field Mattermost always sends is missing."""
         def one(name: str) -> str:
             value = form.get(name)
@@ -59,6 +60,7 @@ class CommandRequest:
             response_url=one("response_url"),
             root_id=one("root_id"),
             mention_ids=mentions,
+            request_id=request_id,
         )
 
 

@@ -183,7 +183,7 @@ def sync(ctx: Ctx, command: TeamSync) -> Reply:
             text = _sync(ctx, channel_ids)
         except Exception:
             log.exception("team sync of %s failed", ctx.request.channel_id)
-            text = ctx.say("error.internal", request_id="sync")
+            text = ctx.say("error.internal", request_id=ctx.request.request_id or "sync")
         ctx.services.responder.send(ctx.request.response_url, text, voice=voice_fields(ctx.persona))
 
     return Reply(ctx.say("team.sync_started"), later=later)

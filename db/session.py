@@ -78,6 +78,7 @@ class Database:
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(read_engine, expire_on_commit=False)
         self._version_engine = None
+        self._spare_version_connections: list = []  # list.pop and list.append need no lock
         self._local_lock = threading.Lock()
         from db import versioning
 
@@ -105,38 +106,54 @@ class Database:
         """The current data version (see db.versioning).
 
         Asked on every /report-status, so it skips SQLAlchemy's execution layer
-        and the pool's pre-ping: one statement on a pooled autocommit DBAPI
-        connection (about 10 µs on SQLite, one round trip on PostgreSQL). A
-        connection found dead is dropped and the question asked once more.
+        and its pool: spare autocommit DBAPI connections wait on a plain list
+        (about 20 µs of CPU a question, one round trip on PostgreSQL, against
+        some 55 µs through the pool). A connection found dead is closed and the
+        question asked once more on another.
         """
+        errors = self._version_errors()
         for attempt in (1, 2):
-            connection = self._version_pool().raw_connection()
+            try:
+                connection = self._spare_version_connections.pop()
+            except IndexError:
+                connection = self._version_pool().raw_connection()
+                connection.detach()  # ours to keep and close: the pool no longer counts it
             try:
                 cursor = connection.cursor()
                 cursor.execute("SELECT version FROM data_version WHERE id = 1")
                 row = cursor.fetchone()
                 cursor.close()
-                return int(row[0]) if row else 0
-            except (self._version_engine.dialect.loaded_dbapi.OperationalError,
-                    self._version_engine.dialect.loaded_dbapi.InterfaceError):
-                # The server restarted: every pooled connection is dead, not just this one.
-                connection.invalidate()
-                self._version_engine.dispose()
+            except errors:
+                # The server restarted, say: the spares are as dead as this one.
+                self._close_spare_version_connections()
+                _close_quietly(connection)
                 if attempt == 2:
                     raise
-            finally:
-                connection.close()
+                continue
+            self._spare_version_connections.append(connection)
+            return int(row[0]) if row else 0
         raise AssertionError("unreachable")
+
+    def _version_errors(self) -> tuple[type[Exception], ...]:
+        dbapi = self._version_pool().dialect.loaded_dbapi
+        return dbapi.OperationalError, dbapi.InterfaceError
+
+    def _close_spare_version_connections(self) -> None:
+        while self._spare_version_connections:
+            try:
+                _close_quietly(self._spare_version_connections.pop())
+            except IndexError:  # another thread took the last one
+                break
 
     def _version_pool(self) -> Engine:
         if self._version_engine is None:
             parsed = normalize_url(self.url)
             if self.kind == "sqlite":
-                # As many pooled connections as server threads: opening one costs more than the query.
-                self._version_engine = make_engine(self.url, pool_reset_on_return=None, pool_size=16, max_overflow=16)
+                # Only opens connections: data_version keeps them (detached) itself.
+                self._version_engine = make_engine(self.url, pool_reset_on_return=None)
             else:
                 self._version_engine = create_engine(parsed, isolation_level="AUTOCOMMIT", hide_parameters=True,
-                                                     pool_reset_on_return=None, pool_size=16, max_overflow=16)
+                                                     pool_reset_on_return=None)
         return self._version_engine
 
     def ping(self) -> bool:
@@ -149,5 +166,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._close_spare_version_connections()
         if self._version_engine is not None:
             self._version_engine.dispose()
+
+
+def _close_quietly(connection) -> None:
+    try:
+        connection.close()
+    except Exception:  # a dead connection may refuse even to close; it is dropped either way
+        pass

@@ -5,11 +5,11 @@ rendered at and its own clock limit has not passed (the caller's next local
 midnight, or the moment the next run goes out, after which "the default work
 date" means another day).
 
-The version is read from the database at most every ``VERSION_MAX_AGE``
-seconds and shared by all threads: under load a database call per request
-would cost more in GIL hand-offs than the answer itself. Writes made by this
-process invalidate at once (``Database.local_writes``); a write on another
-replica shows after at most ``VERSION_MAX_AGE`` (50 ms).
+The version is read from the database for every answer (one statement,
+``Database.data_version``), so a write through any replica shows in the
+very next answer of every other. Writes made by this process invalidate at
+once (``Database.local_writes``). ``max_age`` lets a caller share one read
+between threads for a while, at the price of that promise.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Callable
 
 MAX_ENTRIES = 2048
-VERSION_MAX_AGE = 0.05  # seconds
+VERSION_MAX_AGE = 0.0  # seconds: read every time
 
 
 class StatusCache:
@@ -37,8 +37,8 @@ class StatusCache:
         self.misses = 0
 
     def version(self, database) -> tuple[int, int]:
-        """The data version to compare entries with: the database's (at most
-        ``max_age`` old) and this process's own write count."""
+        """The data version to compare entries with: the database's (read now,
+        unless ``max_age`` allows an older read) and this process's own write count."""
         now = self._monotonic()
         known = self._version
         if known is None or now - known[0] >= self._max_age:

@@ -31,6 +31,7 @@ def run(args, env=None, cwd=None, timeout=60):
     ({"NIPPO_PERSONA": "nobody"}, "NIPPO_PERSONA"),
     ({"NIPPO_PERSONA_DIR": "/no/such/folder"}, "NIPPO_PERSONA_DIR"),
     ({"NIPPO_SECRET_KEY": ""}, "NIPPO_SECRET_KEY"),
+    ({"NIPPO_LOG_FORMAT": "xml"}, "NIPPO_LOG_FORMAT"),
 ])
 def test_bad_configuration_stops_serve_with_one_line_and_status_2(tmp_path, env, variable):
     result = run(["serve", "--port", str(free_port())], env={"NIPPO_DATABASE_URL": f"sqlite:///{tmp_path}/n.db", **env})

@@ -48,6 +48,8 @@ def test_values_are_read_and_normalised():
     ("NIPPO_REPORT_SOURCE", "ldap"),
     ("NIPPO_MEMBER_KEY", "phone"),
     ("NIPPO_PERSONA_DIR", "/no/such/folder"),
+    ("NIPPO_LOG_FORMAT", "yaml"),
+    ("NIPPO_LOG_FORMAT", " "),
 ])
 def test_a_bad_value_names_its_variable(variable, value):
     with pytest.raises(ConfigError) as raised:
@@ -83,7 +85,8 @@ def test_require_names_the_missing_variable_outside_console_mode():
 def test_secrets_are_not_in_the_repr():
     settings = Settings.from_env({"NIPPO_MATTERMOST_URL": "http://mm.local",
                                   "NIPPO_BOT_TOKEN": "sekrit-bot", "NIPPO_SECRET_KEY": "sekrit-key",
-                                  "NIPPO_COMMAND_TOKENS": "sekrit-cmd", "NIPPO_API_TOKEN": "sekrit-api"})
+                                  "NIPPO_COMMAND_TOKENS": "sekrit-cmd", "NIPPO_API_TOKEN": "sekrit-api",
+                                  "NIPPO_METRICS_TOKEN": "sekrit-metrics"})
     assert "sekrit" not in repr(settings)
 
 
@@ -93,7 +96,8 @@ READ_VARIABLES = [
     "NIPPO_DATABASE_URL", "NIPPO_MATTERMOST_URL", "NIPPO_BOT_TOKEN", "NIPPO_COMMAND_TOKENS", "NIPPO_PUBLIC_URL",
     "NIPPO_SECRET_KEY", "NIPPO_API_TOKEN", "NIPPO_TIMEZONE", "NIPPO_LANGUAGE", "NIPPO_PERSONA", "NIPPO_PERSONA_DIR",
     "NIPPO_HOLIDAYS", "NIPPO_SCHEDULER", "NIPPO_CATCHUP_MINUTES", "NIPPO_REPORT_SOURCE", "NIPPO_REPORT_SOURCE_URL",
-    "NIPPO_REPORT_SOURCE_QUERY", "NIPPO_REPORT_SOURCE_TOKEN", "NIPPO_MEMBER_KEY",
+    "NIPPO_REPORT_SOURCE_QUERY", "NIPPO_REPORT_SOURCE_TOKEN", "NIPPO_MEMBER_KEY", "NIPPO_METRICS_TOKEN",
+    "NIPPO_LOG_FORMAT",
 ]
 
 
@@ -126,3 +130,9 @@ def test_command_tokens_that_name_no_token_are_invalid():
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({"NIPPO_COMMAND_TOKENS": " , ,"})
     assert raised.value.variable == "NIPPO_COMMAND_TOKENS"
+
+
+def test_log_format_and_metrics_token():
+    assert Settings.from_env({}).log_format == "text" and Settings.from_env({}).metrics_token is None
+    settings = Settings.from_env({"NIPPO_LOG_FORMAT": " JSON ", "NIPPO_METRICS_TOKEN": "scrape"})
+    assert settings.log_format == "json" and settings.metrics_token == "scrape"

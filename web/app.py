@@ -6,7 +6,7 @@ from flask import Flask
 
 from bot.config import Settings
 from bot.services import Services, build_services
-from web import api, health, mattermost
+from web import access, api, health, mattermost, metrics
 
 # Mattermost's own calls are small; the push API raises its own limit (web.api).
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -19,7 +19,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions["nippo"] = services
 
-    app.register_blueprint(health.blueprint)
+    access.init_app(app)
+    health.init_app(app, services)
+    metrics.init_app(app, services)
     app.register_blueprint(mattermost.blueprint)
     app.register_blueprint(api.blueprint)
     return app

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from commands.dispatch import handle_command
 from commands.interactive import handle_action, handle_dialog
 from commands.request import CommandRequest
+from web import access
 
 log = logging.getLogger("nippo.web")
 
@@ -54,7 +55,7 @@ def command():
             command_token(fields), settings.command_tokens):
         log.warning("slash command refused: bad token")
         return jsonify(error="unauthorized"), 401
-    parsed = CommandRequest.from_form(fields)
+    parsed = CommandRequest.from_form(fields, request_id=access.request_id())
     if parsed is None:
         abort(400, description="command, user_id and channel_id are required")
     reply = handle_command(services, parsed, services.clock())
@@ -118,7 +119,5 @@ def dialogs():
 
 
 def _apology(services) -> str:
-    import secrets
-
     persona = services.personas.get(services.settings.persona)
-    return persona.say("error.internal", services.settings.language, request_id=secrets.token_hex(4))
+    return persona.say("error.internal", services.settings.language, request_id=access.request_id())

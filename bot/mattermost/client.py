@@ -36,6 +36,7 @@ import urllib3.exceptions
 from mattermostdriver import Driver
 
 from bot.mattermost.errors import MattermostError
+from bot.metrics import count_mattermost_call
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +235,10 @@ class MattermostClient:
     def ping(self) -> dict:
         return self._request("GET", "/system/ping")
 
+    def check_token(self) -> dict:
+        """The bot's own user, asked afresh: proves Mattermost answers and the token is still valid."""
+        return self._request("GET", "/users/me")
+
     # --- transport ---------------------------------------------------------
 
     def _request(
@@ -248,10 +253,13 @@ class MattermostClient:
                 method, self._base + path, params=params, json=json, timeout=self._timeout
             )
         except requests.RequestException as exc:
+            count_mattermost_call(operation, None, time.monotonic() - started)
             landed, what = _classify(exc)
             log.info("mattermost %s: %s", operation, what)
             raise MattermostError(what, landed=landed, operation=operation) from None
-        log.debug("mattermost %s -> %s in %.3fs", operation, response.status_code, time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        count_mattermost_call(operation, response.status_code, elapsed)
+        log.debug("mattermost %s -> %s in %.3fs", operation, response.status_code, elapsed)
         if response.status_code >= 400:
             raise _error_from(response, operation)
         if not response.content:

@@ -223,6 +223,9 @@ class ConsoleClient:
     def ping(self) -> dict:
         return {"status": "OK"}
 
+    def check_token(self) -> dict:
+        return self.me()
+
     # --- printing ----------------------------------------------------------
 
     def _print(self, post: dict, *, edited: bool = False) -> None:
