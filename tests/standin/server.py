@@ -159,6 +159,11 @@ class MattermostStandIn(Interactions, ApiRoutes, StandInState):
         """Matching requests ARE processed, then the connection closes without an answer."""
         self._faults.add(Fault("lose_answer", method, re.compile(path_re), times))
 
+    def clustered(self) -> None:
+        """Every request reaches another node of a cluster. Mattermost keeps the
+        pending_post_id dedup in each node's memory, so a repeat is posted again."""
+        self.one_node = False
+
     def clear_faults(self) -> None:
         self._faults.clear()
 

@@ -75,6 +75,7 @@ class StandInState:
         self.restricted_dm_users: set[str] = set()
         self._tokens: dict[str, str] = {}
         self._pending_posts: dict[str, tuple[str, float]] = {}
+        self.one_node = True  # False: each request reaches another node of a cluster (see clustered())
 
     # --- ids and time ------------------------------------------------------
 
