@@ -161,7 +161,11 @@ def _serve(args) -> int:
     if args.app_factory is None:
         raise StartupError("serve needs the web app: run the `nippo` command (web.cli)")
     app = args.app_factory(services=services)
-    server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads, ident="nippo")
+    # waitress buffers each body before the app sees it: anything longer than
+    # the app ever takes is refused while it arrives (waitress refuses a body
+    # of max_request_body_size bytes or more).
+    server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads, ident="nippo",
+                                    max_request_body_size=app.config["LARGEST_REQUEST_BODY"] + 1)
     scheduler = None
     if settings.scheduler:
         from bot.scheduler import SchedulerThread

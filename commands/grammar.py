@@ -296,12 +296,17 @@ def _team_link(args: list[str]) -> TeamLink | UsageError:
     if not args or username(args[0]) is None:
         value = args[0] if args else ""
         return usage_error("team", "error.bad_value", option="link", value=value, expected=expected)
-    if len(args) == 1 or len(args[1]) > EXTERNAL_ID_LIMIT:
-        value = args[1] if len(args) > 1 else ""
+    if len(args) == 1 or len(args[1]) > EXTERNAL_ID_LIMIT or not _storable_id(args[1]):
+        value = args[1][:EXTERNAL_ID_LIMIT] if len(args) > 1 else ""
         return usage_error("team", "error.bad_value", option="link", value=value, expected=expected)
     if len(args) > 2:
         return usage_error("team", "error.unknown_option", token=args[2])
     return TeamLink(username(args[0]), args[1])
+
+
+def _storable_id(value: str) -> bool:
+    """An id another system gave: printable, and storable by both databases."""
+    return value.isprintable() and storable(value)
 
 
 def _team_days_off(verb: str, args: list[str], today: date) -> TeamDaysOff | UsageError:

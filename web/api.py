@@ -18,14 +18,13 @@ from sqlalchemy import func, select
 from commands.grammar import REPORT_TEXT_LIMIT, storable
 from db import queries
 from db.models import Member
+from web.bodies import API_BODY_LIMIT, json_body
 
 log = logging.getLogger("nippo.api")
 
 blueprint = Blueprint("api", __name__)
 
 MAX_ITEMS = 1000
-# 1,000 reports of 3,000 characters, each escaped as \uXXXX at worst (6 bytes), plus the JSON around them.
-MAX_BODY_BYTES = 20 * 1024 * 1024
 KEYS = ("user", "email", "external_id")
 COLUMNS = {"user": Member.username, "email": Member.email, "external_id": Member.external_id}
 
@@ -43,12 +42,8 @@ def push_reports():
         abort(404)
     if not _authorized(expected):
         return jsonify(error="unauthorized"), 401
-    request.max_content_length = MAX_BODY_BYTES
-    if not request.is_json:
-        return jsonify(error="expected a JSON body"), 400
-    body = request.get_json(silent=True)
-    if body is None:
-        return jsonify(error="the body is not valid JSON"), 400
+    request.max_content_length = API_BODY_LIMIT
+    body = json_body()
     items = body if isinstance(body, list) else [body]
     if not items:
         return jsonify(error="no reports given"), 400

@@ -11,6 +11,8 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from commands.dispatch import handle_command
 from commands.interactive import handle_action, handle_dialog
 from commands.request import CommandRequest
+from web.bodies import json_body
+from web.fields import ACTION_FIELDS, DIALOG_FIELDS, command_problem, payload_problem
 
 log = logging.getLogger("nippo.web")
 
@@ -50,6 +52,9 @@ def command():
     if not settings.console_mode and not token_is_valid(command_token(), settings.command_tokens):
         log.warning("slash command refused: bad token")
         return jsonify(error="unauthorized"), 401
+    problem = command_problem(request.form, settings.console_mode)
+    if problem:
+        abort(400, description=problem)
     parsed = CommandRequest.from_form(request.form)
     if parsed is None:
         abort(400, description="command, user_id and channel_id are required")
@@ -75,12 +80,11 @@ def server_error(error):
     return jsonify(error="internal error"), 500
 
 
-def _json_payload():
-    if not request.is_json:
-        abort(400, description="expected a JSON body")
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        abort(400, description="expected a JSON object")
+def _json_payload(fields: dict[str, str]) -> dict:
+    payload = json_body()
+    problem = payload_problem(payload, fields, _services().settings.console_mode)
+    if problem:
+        abort(400, description=problem)
     return payload
 
 
@@ -94,7 +98,7 @@ def _answer(answer):
 @blueprint.post("/mattermost/actions")
 def actions():
     services = _services()
-    payload = _json_payload()
+    payload = _json_payload(ACTION_FIELDS)
     try:
         return _answer(handle_action(services, payload, services.clock()))
     except Exception:
@@ -105,7 +109,7 @@ def actions():
 @blueprint.post("/mattermost/dialogs")
 def dialogs():
     services = _services()
-    payload = _json_payload()
+    payload = _json_payload(DIALOG_FIELDS)
     try:
         return _answer(handle_dialog(services, payload, services.clock()))
     except Exception:
