@@ -24,6 +24,8 @@ from persona import inert
 
 log = logging.getLogger("nippo.commands")
 
+ECHO_LIMIT = 100  # characters of a refused token shown back
+
 USAGE_KEYS = {
     "/report": "usage.report",
     "/report-status": "usage.report_status",
@@ -110,6 +112,12 @@ def make_context(services, request: CommandRequest, now: datetime) -> Ctx:
     return Ctx(request=request, services=services, now=now, persona=persona, lang=lang, timezone=zone)
 
 
+def _echo(typed: str) -> str:
+    """What the user typed, shown back inert and short: a reply must stay far
+    below Mattermost's post limit whatever was typed."""
+    return inert(typed if len(typed) <= ECHO_LIMIT else typed[:ECHO_LIMIT] + "…")
+
+
 def _route(ctx: Ctx) -> Reply:
     from commands import report, status, subscribe, team
 
@@ -130,7 +138,7 @@ def _route(ctx: Ctx) -> Reply:
 
     if isinstance(parsed, grammar.UsageError):
         # The params hold what the user typed: shown inert, never as markup or a ping.
-        raise CommandError(parsed.key, **{k: inert(v) if isinstance(v, str) else v for k, v in parsed.params.items()})
+        raise CommandError(parsed.key, **{k: _echo(v) if isinstance(v, str) else v for k, v in parsed.params.items()})
     if isinstance(parsed, grammar.Help):
         return Reply(ctx.say(HELP_KEYS.get(parsed.command, "usage.report")))
 

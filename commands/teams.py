@@ -63,6 +63,20 @@ def authority(ctx: Ctx) -> Authority:
     return Authority(leader=leader, admin=False if leader else is_admin(ctx), caller=caller)
 
 
+def require_may_manage(ctx: Ctx, auth: Authority) -> None:
+    """``require_manager`` ahead of time, read-only: refuse a caller who may not
+    change this channel's team before any user the command names is looked
+    up (a plain member's thousand names must cost nothing). The write
+    transaction checks again."""
+    with ctx.read() as session:
+        team = queries.team_by_channel(session, ctx.request.channel_id)
+        led = team is not None and _has_leader(session, team)
+    if not led and not auth.admin:
+        raise CommandError("error.not_admin")
+    if led and not (auth.admin or auth.leader):
+        raise CommandError("error.not_permitted", action=ctx.request.command)
+
+
 def require_manager(ctx: Ctx, session: Session, team: Team, auth: Authority, *, creating: bool) -> None:
     """Creating a channel's first roster or subscription needs an admin, who
     becomes its leader; after that leaders may change it too."""
