@@ -115,7 +115,8 @@ def make_context(services, request: CommandRequest, now: datetime) -> Ctx:
 def _echo(typed: str) -> str:
     """What the user typed, shown back inert and short: a reply must stay far
     below Mattermost's post limit whatever was typed."""
-    return inert(typed if len(typed) <= ECHO_LIMIT else typed[:ECHO_LIMIT] + "…")
+    shown = "".join(c if c.isprintable() else "\ufffd" for c in typed[:ECHO_LIMIT])  # a NUL shows as �
+    return inert(shown if len(typed) <= ECHO_LIMIT else shown + "…")
 
 
 def _route(ctx: Ctx) -> Reply:
