@@ -176,7 +176,11 @@ def _serve(args) -> int:
         raise StartupError("serve needs the web app: run the `nippo` command (web.cli)")
     app = args.app_factory(services=services)
     try:
-        server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads, ident="nippo")
+        # waitress buffers each body before the app sees it: anything longer than
+        # the app ever takes is refused while it arrives (waitress refuses a body
+        # of max_request_body_size bytes or more).
+        server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads, ident="nippo",
+                                        max_request_body_size=app.config["LARGEST_REQUEST_BODY"] + 1)
     except (OSError, ValueError) as error:
         services.database.dispose()
         raise StartupError(listen_problem(args.host, args.port, error)) from None

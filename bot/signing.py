@@ -43,7 +43,7 @@ class Signer:
         fields = {k: v for k, v in signed.items() if k != SIGNATURE_FIELD}
         try:
             expected = _digest(self._key, fields)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             return None
         return fields if hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")) else None
 
@@ -56,5 +56,5 @@ class Signer:
             return None
         try:
             return self.verify(json.loads(text))
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deeply for the parser: no state of ours
             return None

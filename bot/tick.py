@@ -3,7 +3,8 @@
 A tick plans the runs that are due (claim, then plan, each its own short
 transaction), delivers whatever the outbox owes at the tick's time (new
 reminders, retries, snoozes coming due), then closes the runs that are done.
-The tick's ``now`` drives all of it; nothing here reads the clock.
+The tick's ``now`` drives all of it; only leases, and taking over or
+dropping another process's work, go by the real clock (``TickTime``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def plan_tick(services, tick: TickTime, owner: str | None = None,
     try:
         return lines + plan_claims(services, tick, owner, claims)
     except Exception:
-        release_claims(services, claims, owner, tick.now)
+        release_claims(services, claims, owner, tick.real_now())
         raise
 
 
@@ -48,7 +49,7 @@ def run_tick(services, now: datetime, *, dry_run: bool = False, should_stop=lamb
 def tick_lines(services, now: datetime, *, dry_run: bool = False, should_stop=lambda: False,
                only: frozenset[int] | None = None) -> list[RunLine]:
     """``run_tick``, with the lines as values (``nippo remind`` explains them further)."""
-    tick = TickTime(now, delivery_options(services).monotonic)
+    tick = TickTime(now, delivery_options(services).real_clock)
     if dry_run:
         catchup = timedelta(minutes=services.settings.catchup_minutes)
         with services.database.read() as session:

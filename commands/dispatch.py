@@ -25,6 +25,8 @@ from persona import inert, join
 
 log = logging.getLogger("nippo.commands")
 
+ECHO_LIMIT = 100  # characters of a refused token shown back
+
 USAGE_KEYS = {
     "/report": "usage.report",
     "/report-status": "usage.report_status",
@@ -125,6 +127,13 @@ def make_context(services, request: CommandRequest, now: datetime) -> Ctx:
     return Ctx(request=request, services=services, now=now, persona=persona, lang=lang, timezone=zone)
 
 
+def _echo(typed: str) -> str:
+    """What the user typed, shown back inert and short: a reply must stay far
+    below Mattermost's post limit whatever was typed."""
+    shown = "".join(c if c.isprintable() else "\ufffd" for c in typed[:ECHO_LIMIT])  # a NUL shows as �
+    return inert(shown if len(typed) <= ECHO_LIMIT else shown + "…")
+
+
 def _route(ctx: Ctx) -> Reply:
     from commands import report, status, subscribe, team
 
@@ -145,8 +154,8 @@ def _route(ctx: Ctx) -> Reply:
                            commands=join(list(USAGE_KEYS), ctx.lang))
 
     if isinstance(parsed, grammar.UsageError):
-        # What the user typed is shown inert, never as markup or a ping; nippo's own words as they are.
-        raise CommandError(parsed.key, **{k: inert(v) if k in USER_TYPED and isinstance(v, str) else v
+        # What the user typed is shown inert and short, never as markup or a ping; nippo's own words as they are.
+        raise CommandError(parsed.key, **{k: _echo(v) if k in USER_TYPED and isinstance(v, str) else v
                                           for k, v in parsed.params.items()})
     if isinstance(parsed, grammar.Help):
         return Reply(ctx.say(HELP_KEYS.get(parsed.command, "usage.report")))

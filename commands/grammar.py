@@ -28,6 +28,9 @@ __all__ = [
 
 REPORT_TEXT_LIMIT = 3000
 EXTERNAL_ID_LIMIT = 200  # the external_id column
+# @users one command may name: each is looked up in Mattermost (a whole
+# channel is `/team sync`'s work).
+USERS_PER_COMMAND = 200
 
 
 @dataclass(frozen=True)
@@ -274,13 +277,14 @@ def _team_users(verb: str, args: list[str]) -> TeamAdd | TeamRemove | UsageError
     words = [w for arg in args for w in arg.split(",") if w]
     if not words:
         return usage_error("team", "error.bad_value", option=verb, value="", expected="@user")
-    users: list[str] = []
+    users: dict[str, None] = {}  # in the order given, each once: linear however many are typed
     for word in words:
         name = username(word)
         if name is None:
             return usage_error("team", "error.bad_value", option=verb, value=word, expected="@user")
-        if name not in users:
-            users.append(name)
+        users[name] = None
+    if len(users) > USERS_PER_COMMAND:
+        return usage_error("team", "error.too_many_users", count=len(users), limit=USERS_PER_COMMAND)
     return TeamAdd(tuple(users)) if verb == "add" else TeamRemove(tuple(users))
 
 
@@ -300,12 +304,17 @@ def _team_link(args: list[str]) -> TeamLink | UsageError:
     if not args or username(args[0]) is None:
         value = args[0] if args else ""
         return usage_error("team", "error.bad_value", option="link", value=value, expected=expected)
-    if len(args) == 1 or len(args[1]) > EXTERNAL_ID_LIMIT:
+    if len(args) == 1 or len(args[1]) > EXTERNAL_ID_LIMIT or not _storable_id(args[1]):
         value = args[1] if len(args) > 1 else ""
         return usage_error("team", "error.bad_value", option="link", value=value, expected=expected)
     if len(args) > 2:
         return usage_error("team", "error.unknown_option", token=args[2])
     return TeamLink(username(args[0]), args[1])
+
+
+def _storable_id(value: str) -> bool:
+    """An id another system gave: printable, and storable by both databases."""
+    return value.isprintable() and storable(value)
 
 
 def _team_days_off(verb: str, args: list[str], today: date) -> TeamDaysOff | UsageError:

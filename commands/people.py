@@ -63,11 +63,7 @@ def resolve_usernames(ctx, usernames: list[str]) -> list[dict]:
     (``user_mentions_ids``); the rest are looked up by name. Unknown names are
     an error naming all of them.
     """
-    wanted = []
-    for raw in usernames:
-        name = raw.lstrip("@").lower()
-        if name and name not in wanted:
-            wanted.append(name)
+    wanted = list(dict.fromkeys(name for name in (raw.lstrip("@").lower() for raw in usernames) if name))
     by_name: dict[str, dict] = {}
     known_ids = {n: ctx.request.mention_ids[n] for n in wanted if n in ctx.request.mention_ids}
     try:

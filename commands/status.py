@@ -7,7 +7,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot import calendar
-from bot.mattermost import MattermostError
+from bot.reminders.command_posts import enqueue_status, send_now
+from bot.reminders.common import UNDELIVERABLE
+from bot.reminders.sender import GONE_PREFIX
 from commands.context import Ctx
 from commands.grammar import ShowStatus
 from commands.people import bot_mention
@@ -58,14 +60,27 @@ def show_status(ctx: Ctx, command: ShowStatus) -> Reply:
     if note:
         text = f"{text}\n{note}"
     if command.public:
-        try:
-            ctx.mattermost.create_post(ctx.request.channel_id, text, props=_voice_props(ctx))
-        except MattermostError as error:
-            if error.permanent:
-                raise CommandError("error.bot_not_in_channel", bot=bot_mention(ctx)) from None
-            raise
-        return Reply(ctx.say("status.posted"))
+        return _post_publicly(ctx, text)
     return Reply(text, cache_until=valid_until)
+
+
+def _post_publicly(ctx: Ctx, text: str) -> Reply:
+    """The status as a post in the channel, in the persona's voice: an outbox
+    message like the reminders, sent from background work at once (nothing
+    waits for Mattermost here) and retried by the scheduler if that fails."""
+    message_id = enqueue_status(ctx.services, ctx.request.channel_id, text, ctx.persona.name, ctx.lang, ctx.now)
+
+    def later() -> None:
+        outcome = send_now(ctx.services, message_id, ctx.now)
+        if outcome is None or outcome.state != UNDELIVERABLE or not ctx.request.response_url:
+            return
+        if (outcome.error or "").startswith(GONE_PREFIX):
+            told = ctx.say("error.bot_not_in_channel", bot=bot_mention(ctx))
+        else:
+            told = ctx.say("error.internal", request_id=f"outbox {message_id}")
+        ctx.services.responder.send(ctx.request.response_url, told)
+
+    return Reply(ctx.say("status.posted"), later=later)
 
 
 def _next_midnight(now: datetime, zone_name: str) -> datetime:
@@ -126,14 +141,3 @@ def render_status(ctx: Ctx, work_date: date, members, reported: set[int], off: s
     if len(text) > TEXT_LIMIT:
         text = "\n".join(lines[:1] + [ctx.say("status.counts_only", **counts)])
     return text
-
-
-def _voice_props(ctx: Ctx) -> dict:
-    props = {"from_webhook": "true"}
-    display_name = getattr(ctx.persona, "display_name", None)
-    icon_url = getattr(ctx.persona, "icon_url", None)
-    if display_name:
-        props["override_username"] = display_name
-    if icon_url:
-        props["override_icon_url"] = icon_url
-    return props

@@ -13,7 +13,7 @@ from commands.context import Ctx
 from commands.grammar import TeamAdd, TeamDaysOff, TeamLeader, TeamLink, TeamList, TeamRemove, TeamSync
 from commands.people import bot_mention, is_active, is_bot, resolve_usernames, upsert_member
 from commands.reply import CommandError, Reply
-from commands.teams import Authority, authority, ensure_team, require_manager, require_team_channel
+from commands.teams import Authority, authority, ensure_team, require_manager, require_may_manage, require_team_channel
 from db import queries
 from db.models import Member, RosterEntry, TeamDayOff
 from persona import inert, join, name
@@ -47,6 +47,7 @@ def _prepare(ctx: Ctx) -> Authority:
 
 def add(ctx: Ctx, command: TeamAdd) -> Reply:
     auth = _prepare(ctx)
+    require_may_manage(ctx, auth)
     users = resolve_usernames(ctx, list(command.users))
     refused = [u for u in users if is_bot(u) or not is_active(u)]
     if refused:
@@ -81,6 +82,7 @@ def add(ctx: Ctx, command: TeamAdd) -> Reply:
 
 def remove(ctx: Ctx, command: TeamRemove) -> Reply:
     auth = _prepare(ctx)
+    require_may_manage(ctx, auth)
     users = resolve_usernames(ctx, list(command.users))
     removed, absent = [], []
     with ctx.write() as session:
@@ -109,6 +111,7 @@ def remove(ctx: Ctx, command: TeamRemove) -> Reply:
 
 def leader(ctx: Ctx, command: TeamLeader) -> Reply:
     auth = _prepare(ctx)
+    require_may_manage(ctx, auth)
     user = resolve_usernames(ctx, [command.user])[0]
     if is_bot(user) or not is_active(user):
         raise CommandError("error.refused_users", names=_names(ctx, [user["username"]]),

@@ -78,6 +78,22 @@ def _bot_sees_channel(ctx: Ctx) -> bool:
     return True
 
 
+def require_may_manage(ctx: Ctx, auth: Authority) -> None:
+    """``require_manager`` ahead of time, read-only: refuse a caller who may not
+    change this channel's team before any user the command names is looked
+    up (a plain member's thousand names must cost nothing). The write
+    transaction checks again."""
+    if auth.channel_hidden:
+        raise CommandError("error.bot_not_in_channel", bot=bot_mention(ctx))
+    with ctx.read() as session:
+        team = queries.team_by_channel(session, ctx.request.channel_id)
+        led = team is not None and _has_leader(session, team)
+    if not led and not auth.admin:
+        raise CommandError("error.not_admin")
+    if led and not (auth.admin or auth.leader):
+        raise CommandError("error.not_permitted", action=ctx.request.command)
+
+
 def require_manager(ctx: Ctx, session: Session, team: Team, auth: Authority, *, creating: bool) -> None:
     """Creating a channel's first roster or subscription needs an admin, who
     becomes its leader; after that leaders may change it too. Where the bot

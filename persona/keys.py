@@ -206,6 +206,8 @@ _key("error.refused_users", "/team add or leader refused users; {reason} is reas
      "names reason", "reason")
 _key("reason.bot", "Why {names} were refused: bots file no reports.", "names", "names")
 _key("reason.deactivated", "Why {names} were refused: deactivated accounts.", "names", "names")
+_key("error.too_many_users", "A command names more @users than it takes; `/team sync` is for a whole channel.",
+     "count limit", "limit")
 _key("error.text_too_long", "Report text over {limit} characters.", "limit length", "limit")
 _key("error.empty_text", "Report text is empty.")
 _key("error.not_on_roster", "The caller is not on this channel's roster.")

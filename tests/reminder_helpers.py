@@ -32,6 +32,7 @@ class FakeTime:
         self.now = 1000.0
         self.slept: list[float] = []
         self._mattermost = mattermost
+        self.on_sleep = None  # called after each sleep: what other processes do meanwhile
 
     def monotonic(self) -> float:
         return self.now
@@ -40,6 +41,8 @@ class FakeTime:
         self.slept.append(seconds)
         self.now += seconds
         self._mattermost.advance(seconds)
+        if self.on_sleep is not None:
+            self.on_sleep()
 
 
 class Scene:
@@ -58,9 +61,23 @@ class Scene:
         self.channel = mattermost.channel
         self.team_id = self.add_team(self.channel)
         self.users: dict[str, dict] = {}
+        self._replicas: list = []
 
     def close(self) -> None:
         self.client.close()
+        for services in self._replicas:
+            services.mattermost.close()
+
+    def replica(self):
+        """The services of another process on the same database and Mattermost:
+        its own client, rate gate and fake monotonic time."""
+        client = MattermostClient(self.mattermost.url, self.mattermost.bot_token, timeout=5.0)
+        services = build_services(self.services.settings, database=self.database, mattermost=client, clock=self.clock)
+        time = FakeTime(self.mattermost)
+        services.delivery = DeliveryOptions(real_clock=self.mattermost.clock, monotonic=time.monotonic,
+                                            sleep=time.sleep, random=random.Random(8))
+        self._replicas.append(services)
+        return services
 
     # --- people and teams --------------------------------------------------
 
@@ -148,6 +165,10 @@ class Scene:
         if at is not None:
             self.clock.set(at)
         return run_tick(self.services, self.clock(), **options)
+
+    def real_clock_reads(self, moment: datetime) -> None:
+        """Set the real clock (Mattermost's, and the one leases go by) to ``moment``."""
+        self.mattermost.advance(moment.timestamp() - self.mattermost.clock())
 
     def later(self, **delta) -> list[str]:
         """Tick again after moving both clocks (the tick's and Mattermost's)."""

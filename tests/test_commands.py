@@ -359,6 +359,7 @@ def test_status_of_a_large_team_is_counts(nippo, people, mattermost):
 def test_status_public_posts_in_the_channel(nippo, people, mattermost):
     subscribed(nippo, people)
     ack = nippo.reply(people["boss"], "public", "/report-status")
+    nippo.services.wait_for_background()  # the post goes out right after the answer
     posts = mattermost.posts_in(mattermost.channel["id"])
     assert len(posts) == 1 and "2026-11-30" in posts[0]["message"]
     assert ack and "2026-11-30" not in ack

@@ -135,14 +135,15 @@ def test_a_claim_whose_claimant_died_is_taken_over_when_its_lease_runs_out(scene
     from db.models import ReminderRun
 
     sub_id = scene.subscribe()
+    lease_until = datetime.fromtimestamp(scene.mattermost.clock(), timezone.utc) + timedelta(minutes=5)  # real time
     with scene.database.write() as session:
         session.add(ReminderRun(subscription_id=sub_id, local_date=date(2026, 12, 1), work_date=date(2026, 11, 30),
                                 state="claimed", claimed_by="dead-replica",
-                                lease_until=TUESDAY_9AM + timedelta(minutes=5), scheduled_at=TUESDAY_9AM,
+                                lease_until=lease_until, scheduled_at=TUESDAY_9AM,
                                 deadline=TUESDAY_9AM + timedelta(hours=3), created_at=TUESDAY_9AM))
     scene.tick(TUESDAY_9AM + timedelta(minutes=1))
     assert [r.state for r in scene.runs()] == ["claimed"] and scene.channel_posts() == []
-    lines = scene.tick(TUESDAY_9AM + timedelta(minutes=5))
+    lines = scene.later(minutes=5)
     assert lines[0].endswith("missing 2: sent")
     [run] = scene.runs()
     assert run.state == "sent" and run.claimed_by != "dead-replica"

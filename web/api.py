@@ -20,14 +20,13 @@ from commands.grammar import REPORT_TEXT_LIMIT, storable
 from db import queries
 from db.models import Member, RosterEntry
 from web import openapi
+from web.bodies import API_BODY_LIMIT, json_body
 
 log = logging.getLogger("nippo.api")
 
 blueprint = Blueprint("api", __name__)
 
 MAX_ITEMS = 1000
-# 1,000 reports of 3,000 characters, each escaped as \uXXXX at worst (6 bytes), plus the JSON around them.
-MAX_BODY_BYTES = 20 * 1024 * 1024
 KEYS = ("user", "email", "external_id")
 # external_id is set per team (a roster entry's); the others are the member's own.
 COLUMNS = {"user": (Member.id, Member.username), "email": (Member.id, Member.email),
@@ -49,12 +48,8 @@ def push_reports():
         abort(405, valid_methods=["POST"])
     if not _authorized(expected):
         return jsonify(error="unauthorized"), 401
-    request.max_content_length = MAX_BODY_BYTES
-    if not request.is_json:
-        return jsonify(error="expected a JSON body"), 400
-    body = request.get_json(silent=True)
-    if body is None and request.get_data(cache=True).strip() != b"null":
-        return jsonify(error="the body is not valid JSON"), 400
+    request.max_content_length = API_BODY_LIMIT
+    body = json_body()
     if not isinstance(body, (dict, list)):
         return jsonify(error="the body must be a JSON object (one report) or a list of them"), 400
     items = body if isinstance(body, list) else [body]
@@ -89,7 +84,7 @@ def push_reports():
 def openapi_document():
     """The push API described as OpenAPI 3, for client generators and validators."""
     settings = current_app.extensions["nippo"].settings
-    return jsonify(openapi.document(settings.public_url, max_items=MAX_ITEMS, max_body_bytes=MAX_BODY_BYTES))
+    return jsonify(openapi.document(settings.public_url, max_items=MAX_ITEMS, max_body_bytes=API_BODY_LIMIT))
 
 
 def _check(items: list, latest: date) -> tuple[list, list]:

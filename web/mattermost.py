@@ -12,6 +12,8 @@ from commands.dispatch import handle_command
 from commands.interactive import handle_action, handle_dialog
 from commands.request import CommandRequest
 from web import access
+from web.bodies import json_body
+from web.fields import ACTION_FIELDS, DIALOG_FIELDS, command_problem, payload_problem
 
 log = logging.getLogger("nippo.web")
 
@@ -55,6 +57,9 @@ def command():
             command_token(fields), settings.command_tokens):
         log.warning("slash command refused: bad token")
         return jsonify(error="unauthorized"), 401
+    problem = command_problem(fields, settings.console_mode)
+    if problem:
+        abort(400, description=problem)
     parsed = CommandRequest.from_form(fields, request_id=access.request_id())
     if parsed is None:
         abort(400, description="command, user_id and channel_id are required")
@@ -80,12 +85,11 @@ def server_error(error):
     return jsonify(error="internal error"), 500
 
 
-def _json_payload():
-    if not request.is_json:
-        abort(400, description="expected a JSON body")
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        abort(400, description="expected a JSON object")
+def _json_payload(fields: dict[str, str]) -> dict:
+    payload = json_body()
+    problem = payload_problem(payload, fields, _services().settings.console_mode)
+    if problem:
+        abort(400, description=problem)
     return payload
 
 
@@ -99,7 +103,7 @@ def _answer(answer):
 @blueprint.post("/mattermost/actions")
 def actions():
     services = _services()
-    payload = _json_payload()
+    payload = _json_payload(ACTION_FIELDS)
     try:
         return _answer(handle_action(services, payload, services.clock()))
     except Exception:
@@ -110,7 +114,7 @@ def actions():
 @blueprint.post("/mattermost/dialogs")
 def dialogs():
     services = _services()
-    payload = _json_payload()
+    payload = _json_payload(DIALOG_FIELDS)
     try:
         return _answer(handle_dialog(services, payload, services.clock()))
     except Exception:

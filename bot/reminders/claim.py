@@ -3,7 +3,9 @@
 Inserting the ReminderRun row is the claim: the unique (subscription, local
 date) lets exactly one process in, whatever the replicas, restarts or
 mid-day changes to the subscription; a run recorded as skipped counts as had.
-A claim holds a lease so a claimant that dies is taken over.
+A claim holds a lease so a claimant that dies is taken over; leases are
+judged by the real clock, so a tick played ahead of time never takes over a
+claim that is still held.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub]
               only: frozenset[int] | None = None) -> list[Claim]:
     """Claimed runs whose lease ran out (a dead claimant, or a run waiting for
     the report source) become this process's."""
-    stale = snapshot.stale_claims(session, tick.now)
+    real_now = tick.real_now()
+    stale = snapshot.stale_claims(session, real_now)
     if only is not None:
         stale = [s for s in stale if s.subscription_id in only]
     if not stale:
@@ -110,7 +113,7 @@ def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub]
     if off:  # a run of a subscription switched off since it was claimed: never sent
         session.execute(update(ReminderRun)
                         .where(ReminderRun.id.in_(off), ReminderRun.state == CLAIMED,
-                               ReminderRun.lease_until <= tick.now)
+                               ReminderRun.lease_until <= real_now)
                         .values(state=SKIPPED, reason="subscription off", lease_until=None, finished_at=tick.now)
                         .execution_options(synchronize_session=False))
     stale = [s for s in stale if s.subscription_id in subs]
@@ -119,7 +122,7 @@ def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub]
     taken = set(session.scalars(
         update(ReminderRun)
         .where(ReminderRun.id.in_([s.run_id for s in stale]), ReminderRun.state == CLAIMED,
-               ReminderRun.lease_until <= tick.now)
+               ReminderRun.lease_until <= real_now)
         .values(claimed_by=owner, lease_until=tick.lease(RUN_LEASE))
         .returning(ReminderRun.id)
         .execution_options(synchronize_session=False)

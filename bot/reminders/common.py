@@ -12,7 +12,7 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,6 +27,8 @@ CLAIMED, PLANNED, SENT, SKIPPED, FAILED = "claimed", "planned", "sent", "skipped
 # delivery it asks Mattermost who is in the channel and adds DMs for roster
 # members outside it (their mention would not reach them).
 CHANNEL, DM, SUMMARY, MEMBERSHIP, SNOOZE, NOTICE = "channel", "dm", "summary", "membership", "snooze", "notice"
+# A post a command asked for (`/report-status public`), belonging to no run.
+STATUS = "status"
 # The kinds whose fate decides a run's outcome; notices to leaders never do,
 # or a leader with DMs closed would make every run fail.
 OUTCOME_KINDS = (CHANNEL, DM, SUMMARY)
@@ -43,6 +45,10 @@ PAUSE_AFTER_FAILED_RUNS = 3
 RUN_LEASE = timedelta(minutes=5)  # a claimant that dies is taken over after this
 SOURCE_RETRY = timedelta(seconds=30)  # a run waiting for the outside source is retried next tick
 MESSAGE_LEASE = timedelta(minutes=5)
+# A post goes out only while this much of its message's lease is left: more
+# than one call's timeout plus the clock skew between replicas, so it lands
+# before another process may take the message over and search for it.
+LEASE_MARGIN = 60.0  # seconds
 NOTICE_WINDOW = timedelta(hours=3)  # how long a notice to leaders keeps trying
 
 _MM_ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769"
@@ -78,15 +84,13 @@ class DeliveryOptions:
 
     workers: int = 12  # sends in flight: enough to hide 20 ms of latency (docs/operations.md, performance)
     batch: int = 64
-    real_clock: Callable[[], float] = time.time  # Mattermost's clock: the 30 s dedup
+    real_clock: Callable[[], float] = time.time  # leases, and when a lost answer's request went out
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     random: random.Random = field(default_factory=random.Random)
     # A Retry-After up to this many seconds is waited out inside the tick (the
     # whole pool pauses); a longer one becomes a later not_before.
     inline_wait_max: float = 10.0
-    # Mattermost drops a pending_post_id from its dedup cache after 30 s.
-    dedup_window: float = 25.0
     retry_base: timedelta = timedelta(seconds=30)
     retry_cap: timedelta = timedelta(minutes=15)
     gate: RateGate | None = None
@@ -110,19 +114,26 @@ def delivery_options(services) -> DeliveryOptions:
 
 @dataclass
 class TickTime:
-    """The tick's clock. ``now`` is fixed for the whole tick; leases are
-    stretched by the real time the tick has run so far, so a long delivery
-    pass is not taken over while it is still sending."""
+    """The tick's clock and the real one.
+
+    ``now`` is fixed for the whole tick and drives what the tick does: which
+    runs are due, due times, retries, snoozes, button expiry. Leases are real
+    time: they, and every take-over or drop of another process's work, are
+    judged by ``real_clock``, so a tick played ahead of time (``nippo remind
+    --at`` tomorrow) touches only the runs it claimed itself."""
 
     now: datetime
-    monotonic: Callable[[], float] = time.monotonic
-    started: float = 0.0
+    real_clock: Callable[[], float] = time.time
+    ahead: bool = False  # ``now`` is later than the real clock: a tick played ahead of time
 
     def __post_init__(self) -> None:
-        self.started = self.monotonic()
+        self.ahead = self.now > self.real_now()
+
+    def real_now(self) -> datetime:
+        return datetime.fromtimestamp(self.real_clock(), timezone.utc)
 
     def lease(self, length: timedelta) -> datetime:
-        return self.now + timedelta(seconds=self.monotonic() - self.started) + length
+        return self.real_now() + length
 
 
 def person(member_id: int, user_id: str, username: str, key: str | None) -> dict:

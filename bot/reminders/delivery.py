@@ -71,7 +71,7 @@ class Recorder(threading.Thread):
 
     def _write(self, work: list) -> None:
         with self._database.write() as session:
-            release(session, [message["id"] for message, outcome in work if outcome is None], self._owner)
+            release(session, [message for message, outcome in work if outcome is None], self._owner)
             lost = record_all(session, [(m, o) for m, o in work if o is not None], self._owner, self._tick.now)
         if lost:
             log.warning("%d delivery results not recorded: their lease had passed to another process", lost)
@@ -83,7 +83,7 @@ def deliver(services, tick: TickTime, owner: str, *, should_stop=lambda: False) 
     database = services.database
     counts: Counter = Counter()
     with database.write() as session:
-        counts["dropped"] = drop_expired(session, tick.now)
+        counts["dropped"] = drop_expired(session, tick, owner)
     sources = recheck.SourceCache(services.source)
     breaker = Breaker()
     sender = Sender(services, tick, options, sources, breaker)

@@ -37,13 +37,16 @@ class RateGate:
         self._learn_at_open = False
         self.pauses = 0  # how often a 429 closed the gate (for the benchmark)
 
-    def wait(self) -> None:
-        """Block until this caller may make its call."""
+    def wait(self, until: float | None = None) -> bool:
+        """Block until this caller may make its call; False, at once, when
+        that would be after ``until`` (monotonic): the caller gives up its turn."""
         while True:
             with self._lock:
                 now = self._monotonic()
                 self._relax(now)
                 if self._open_at > now:
+                    if until is not None and self._open_at > until:
+                        return False
                     slot, delay = None, self._open_at - now
                 elif self._learn_at_open:
                     self._learn()
@@ -53,6 +56,8 @@ class RateGate:
                     slot, delay = now, 0.0
                 else:
                     slot = max(now, self._next)
+                    if until is not None and slot > until:
+                        return False
                     self._next = slot + self._spacing
                     delay = slot - now
             if delay > 0:
@@ -60,7 +65,7 @@ class RateGate:
             if slot is not None:
                 with self._lock:
                     if self._open_at <= self._monotonic():
-                        return  # not closed again while this caller waited for its slot
+                        return True  # not closed again while this caller waited for its slot
 
     def passed(self) -> None:
         """A call got through."""

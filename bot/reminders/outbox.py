@@ -1,9 +1,11 @@
 """The outbox in the database: leasing messages, recording what happened.
 
 Each state change is one short write transaction; nothing here talks to
-Mattermost. A lease says which process may send a message until when; a
-message whose sender died is leased again once that time has passed, and
-is then treated as "may have been sent" (the sender died mid-call).
+Mattermost. A lease says which process may send a message until when, on the
+real clock; a message whose sender died is leased again once that time has
+passed, and is then treated as "may have been sent" (the sender died
+mid-call). A tick played ahead of time leases and drops only the messages of
+runs it claimed: another process's work is judged by the real clock alone.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from bot.reminders.common import (DELIVERED, DROPPED, MESSAGE_LEASE, NOTICE, PEN
                                   UNDELIVERABLE, TickTime, insert)
 from bot.reminders.notices import channel_ref, notice_rows
 from bot.reminders.planner import insert_messages
-from db.models import MissingStreak, OutboxMessage
+from db.models import MissingStreak, OutboxMessage, ReminderRun
 
 # unknown_since for a message taken over from a dead sender: long enough ago
 # that Mattermost's dedup is surely over, so the channel is searched first.
@@ -28,7 +30,7 @@ _LONG_AGO = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _COLUMNS = (OutboxMessage.id, OutboxMessage.key, OutboxMessage.run_id, OutboxMessage.kind,
             OutboxMessage.channel_id, OutboxMessage.recipient_user_id, OutboxMessage.work_date,
             OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.deadline, OutboxMessage.unknown_since,
-            OutboxMessage.pending_post_id, OutboxMessage.created_at)
+            OutboxMessage.pending_post_id, OutboxMessage.created_at, OutboxMessage.lease_until)
 
 
 @dataclass
@@ -46,12 +48,18 @@ class Outcome:
     notify: dict | None = None  # params of leader.delivery_failed
 
 
-def lease(session: Session, tick: TickTime, owner: str, limit: int) -> list[dict]:
+def lease(session: Session, tick: TickTime, owner: str, limit: int, *, ids: list[int] | None = None) -> list[dict]:
+    """Lease up to ``limit`` messages due at the tick's time (only ``ids`` when given)."""
     now = tick.now
     due = or_(and_(OutboxMessage.state == PENDING, OutboxMessage.not_before <= now),
-              and_(OutboxMessage.state == SENDING, OutboxMessage.lease_until <= now))
+              and_(OutboxMessage.state == SENDING, OutboxMessage.lease_until <= tick.real_now()))
+    conditions = [due, or_(OutboxMessage.deadline.is_(None), OutboxMessage.deadline >= now)]
+    if tick.ahead:
+        conditions.append(_of_runs_claimed_by(owner))
+    if ids is not None:
+        conditions.append(OutboxMessage.id.in_(ids))
     picked = (select(OutboxMessage.id)
-              .where(due, or_(OutboxMessage.deadline.is_(None), OutboxMessage.deadline >= now))
+              .where(*conditions)
               .order_by(OutboxMessage.not_before, OutboxMessage.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)  # replicas lease disjoint batches
@@ -70,13 +78,18 @@ def lease(session: Session, tick: TickTime, owner: str, limit: int) -> list[dict
     return sorted(rows, key=lambda r: r["id"])
 
 
+def _of_runs_claimed_by(owner: str):
+    """Messages of the runs ``owner`` claimed (a message of no run is nobody's)."""
+    return OutboxMessage.run_id.in_(select(ReminderRun.id).where(ReminderRun.claimed_by == owner).scalar_subquery())
+
+
 _OUTBOX = OutboxMessage.__table__
 
 # Most results are plain deliveries: one executemany for all of them.
 _DELIVERED = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.leased_by == bindparam("b_owner"),
-           _OUTBOX.c.state == SENDING)
+           _OUTBOX.c.lease_until == bindparam("b_lease"), _OUTBOX.c.state == SENDING)
     .values(state=DELIVERED, lease_until=None, last_error=None, unknown_since=None,
             post_id=bindparam("b_post"), sent_at=bindparam("b_now"), payload=bindparam("b_payload", type_=JSON),
             channel_id=func.coalesce(_OUTBOX.c.channel_id, bindparam("b_channel")))
@@ -86,16 +99,26 @@ _DELIVERED = (
 def record_all(session: Session, results: list[tuple[dict, Outcome]], owner: str, now: datetime) -> int:
     """Store outcomes whose lease this process still holds; how many it did not."""
     plain = [(m, o) for m, o in results if o.state == DELIVERED and not o.new_rows]
+    lost = 0
     if plain:
         session.connection().execute(_DELIVERED, [{
-            "b_id": message["id"], "b_owner": owner, "b_post": outcome.post_id, "b_now": now,
+            "b_id": message["id"], "b_owner": owner, "b_lease": message["lease_until"], "b_post": outcome.post_id,
+            "b_now": now,
             "b_channel": outcome.channel_id,
             # what the action endpoint shows again when it updates the DM
             "b_payload": {**message["payload"], "message": outcome.text} if outcome.text is not None
             else message["payload"]} for message, outcome in plain])
+        lost = len(plain) - _recorded_as_delivered(session, [m["id"] for m, _o in plain], owner)
     _leaders_told(session, [m for m, o in results if o.state == DELIVERED])
-    return sum(not record(session, m, owner, o, now) for m, o in results if not (o.state == DELIVERED
-                                                                                and not o.new_rows))
+    return lost + sum(not record(session, m, owner, o, now) for m, o in results
+                      if not (o.state == DELIVERED and not o.new_rows))
+
+
+def _recorded_as_delivered(session: Session, ids: list[int], owner: str) -> int:
+    """How many of ``ids`` now stand delivered by ``owner``: an executemany's
+    row count is not reliable on every driver, so ask."""
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.id.in_(ids), OutboxMessage.leased_by == owner, OutboxMessage.state == DELIVERED))
 
 
 def _leaders_told(session: Session, delivered: list[dict]) -> None:
@@ -114,7 +137,9 @@ def _leaders_told(session: Session, delivered: list[dict]) -> None:
 
 
 def record(session: Session, message: dict, owner: str, outcome: Outcome, now: datetime) -> bool:
-    """Store the outcome if this process still holds the lease."""
+    """Store the outcome if this process still holds the lease it sent under
+    (not a later one: a pass may lease its own message again once the first
+    lease ran out)."""
     # leased_by stays: it says which replica sent the message.
     values: dict = {"state": outcome.state, "lease_until": None, "last_error": (outcome.error or "")[:300] or None}
     if outcome.channel_id and not message["channel_id"]:
@@ -127,7 +152,8 @@ def record(session: Session, message: dict, owner: str, outcome: Outcome, now: d
         values.update(not_before=outcome.not_before or now, unknown_since=outcome.unknown_since)
     held = session.connection().execute(
         update(_OUTBOX)
-        .where(_OUTBOX.c.id == message["id"], _OUTBOX.c.leased_by == owner, _OUTBOX.c.state == SENDING)
+        .where(_OUTBOX.c.id == message["id"], _OUTBOX.c.leased_by == owner,
+               _OUTBOX.c.lease_until == message["lease_until"], _OUTBOX.c.state == SENDING)
         .values(**values)
     ).rowcount == 1
     if not held:
@@ -150,25 +176,35 @@ def failed_target(message: dict) -> str:
     return channel_ref(message["payload"])
 
 
-def release(session: Session, ids: list[int], owner: str) -> None:
+_RELEASE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.leased_by == bindparam("b_owner"),
+           _OUTBOX.c.lease_until == bindparam("b_lease"), _OUTBOX.c.state == SENDING)
+    .values(state=PENDING, leased_by=None, lease_until=None, attempts=_OUTBOX.c.attempts - 1)
+)
+
+
+def release(session: Session, messages: list[dict], owner: str) -> None:
     """Give back leases not used (the tick is stopping): nothing was sent."""
-    if ids:
-        session.execute(update(OutboxMessage)
-                        .where(OutboxMessage.id.in_(ids), OutboxMessage.leased_by == owner,
-                               OutboxMessage.state == SENDING)
-                        .values(state=PENDING, leased_by=None, lease_until=None,
-                                attempts=OutboxMessage.attempts - 1)
-                        .execution_options(synchronize_session=False))
+    if messages:
+        session.connection().execute(_RELEASE, [{"b_id": m["id"], "b_owner": owner, "b_lease": m["lease_until"]}
+                                                for m in messages])
 
 
-def drop_expired(session: Session, now: datetime) -> int:
+def drop_expired(session: Session, tick: TickTime, owner: str) -> int:
     """Messages still undelivered when their window closed are dropped; each
-    run's leaders are told how many (docs/reminders.md)."""
+    run's leaders are told how many (docs/reminders.md). A message being sent
+    counts only once its lease ran out on the real clock; a tick played ahead
+    of time drops nothing but its own runs' messages."""
+    now = tick.now
     expired = or_(OutboxMessage.state == PENDING,
-                  and_(OutboxMessage.state == SENDING, OutboxMessage.lease_until <= now))
+                  and_(OutboxMessage.state == SENDING, OutboxMessage.lease_until <= tick.real_now()))
+    conditions = [OutboxMessage.deadline < now, expired]
+    if tick.ahead:
+        conditions.append(_of_runs_claimed_by(owner))
     dropped = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.deadline < now, expired)
+        .where(*conditions)
         .values(state=DROPPED, leased_by=None, lease_until=None)
         .returning(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.work_date, OutboxMessage.payload)
         .execution_options(synchronize_session=False)

@@ -119,8 +119,8 @@ def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[C
                     rows += notice_rows(f"dropped:{c.run_id}", context, "leader.dropped", now, run_id=c.run_id,
                                         work_date=c.work_date, params={"count": len(unsent)})
         elif c.work_date in unavailable:
-            updates.append({"id": c.run_id, "state": CLAIMED, "reason": WAITING, "lease_until": now + SOURCE_RETRY,
-                            "finished_at": None})
+            updates.append({"id": c.run_id, "state": CLAIMED, "reason": WAITING,
+                            "lease_until": tick.lease(SOURCE_RETRY), "finished_at": None})
             line.status = "waiting (source unreachable)"
         else:
             try:

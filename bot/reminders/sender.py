@@ -2,9 +2,13 @@
 
 Nothing is sent twice: every post carries the message's ``pending_post_id``
 (Mattermost returns the first post for a repeat within 30 seconds) and
-``props.nippo_outbox_id``. When an answer was lost and those 30 seconds have
-passed on Mattermost's clock, the channel is searched for the outbox id
-before sending again.
+``props.nippo_outbox_id``. When an answer was lost, the channel is searched
+for the outbox id before sending again, even within those 30 seconds: a
+clustered Mattermost keeps that dedup per node, and a repeat may reach
+another one. A post goes out only while enough of the message's lease is
+left that it lands before another process may take the message over; waits
+for a rate limit stay inside the lease too, and a message with too little
+left is handed back for a later tick.
 """
 
 from __future__ import annotations
@@ -15,15 +19,15 @@ from datetime import datetime, timedelta, timezone
 
 from bot.mattermost import MattermostError
 from bot.reminders import recheck
-from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DM, MEMBERSHIP, NOTICE, PENDING, SNOOZE,
-                                  SOURCE_RETRY, SUMMARY, UNDELIVERABLE, DeliveryOptions, TickTime)
+from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DM, LEASE_MARGIN, MEMBERSHIP, NOTICE, PENDING,
+                                  SNOOZE, SOURCE_RETRY, STATUS, SUMMARY, UNDELIVERABLE, DeliveryOptions, TickTime)
 from bot.reminders.limiter import Breaker
 from bot.reminders.outbox import Outcome, failed_target
 from bot.reminders.plan import dm_key, dm_text_key, outbox_row
 from bot.reminders.texts import (channel_text, dm_attachments, dm_text, failure_reason, notice_text, persona_for,
                                  post_props, praise_text, summary_text)
 
-_RATE_LIMITED_TRIES = 50  # 429s waited out inline for one call before giving up for this tick
+_RATE_LIMITED_TRIES = 50  # 429s waited out inline for one call at most (the lease usually ends it first)
 _MIN_DEFER = timedelta(seconds=1)  # past the tick's now, so this pass does not lease it again
 # Failures that say the target is gone for nippo (not a bug of nippo's, not a
 # revoked token): only these count towards a subscription pausing itself.
@@ -36,16 +40,23 @@ _GONE_ERROR_IDS = frozenset({
     "app.channel.get_member.missing.app_error",
 })
 _NEWEST_PAGE = 200  # Mattermost's largest page
+# Mattermost's answer to a pending_post_id whose first request is still being saved.
+DEDUP_PENDING = "api.post.deduplicate_create_post.pending"
 
 
 def is_gone(error: MattermostError) -> bool:
     return error.status in _GONE_STATUSES or (error.error_id or "") in _GONE_ERROR_IDS
 
 
+class _LeaseRunningOut(Exception):
+    """Too little of the message's lease is left for a post to land inside it."""
+
+
 @dataclass
 class _Attempt:
     channel_id: str | None
     unknown_since: datetime | None  # real clock: when a request whose answer was lost went out
+    lease_end: float  # real clock, epoch seconds: when another process may take the message over
     post: dict | None = None
 
 
@@ -63,23 +74,26 @@ class Sender:
         self._members: dict[str, frozenset[str]] = {}
 
     def send(self, message: dict, check: recheck.Recheck) -> Outcome:
-        attempt = _Attempt(message["channel_id"], message["unknown_since"])
+        attempt = _Attempt(message["channel_id"], message["unknown_since"], message["lease_until"].timestamp())
         try:
             if message["kind"] == MEMBERSHIP:
-                return self._membership(message, check)
+                return self._membership(message, check, attempt)
             return self._send(message, check, attempt)
         except MattermostError as error:
             return self._failure(message, error, attempt)
+        except _LeaseRunningOut:  # handed back: the next tick, here or anywhere, sends it
+            return Outcome(PENDING, error="lease running out", not_before=self._tick.now + _MIN_DEFER,
+                           unknown_since=attempt.unknown_since, channel_id=attempt.channel_id)
 
     # --- one post ----------------------------------------------------------
 
     def _send(self, message: dict, check: recheck.Recheck, attempt: _Attempt) -> Outcome:
-        rendered = self._render(message, check)
+        rendered = self._render(message, check, attempt)
         if isinstance(rendered, Outcome):
             return rendered
         text, persona, buttons = rendered
         if attempt.channel_id is None:
-            attempt.channel_id = self._dm_channel(message["recipient_user_id"])
+            attempt.channel_id = self._dm_channel(message["recipient_user_id"], attempt)
         channel_id = attempt.channel_id
         attachments = None
         if buttons:
@@ -95,21 +109,21 @@ class Sender:
         return Outcome(DELIVERED, post_id=post["id"], channel_id=channel_id, text=text)
 
     def _post(self, channel_id: str, text: str, props: dict, message: dict, attempt: _Attempt) -> dict | None:
-        """Create the post, through the gate. The dedup window is checked right
-        before each HTTP attempt (a wait at the gate may outlast it): once it
-        has passed after a lost answer, the channel is searched instead of
-        posting again. Returns the post found by that search, else None with
-        ``attempt.post`` set."""
+        """Create the post, through the gate. Right before each HTTP attempt (a
+        wait at the gate may be long) the lease is checked, and after a lost
+        answer the channel is searched instead of posting again. Returns the
+        post found by that search, else None with ``attempt.post`` set."""
         retried, error = False, None
+        earliest_unknown = attempt.unknown_since
         for _ in range(_RATE_LIMITED_TRIES):
-            self._options.gate.wait()
-            if attempt.unknown_since is not None and \
-                    self._real() - attempt.unknown_since.timestamp() >= self._options.dedup_window:
-                found = self._find(channel_id, message, attempt.unknown_since)
+            self._enter_gate(attempt, error)
+            if attempt.unknown_since is not None:
+                found = self._find(channel_id, message, attempt.unknown_since, attempt)
                 if found is not None:
                     return found
-                attempt.unknown_since = None  # it never landed: a fresh send is safe
-                self._options.gate.wait()  # the search took a slot
+                attempt.unknown_since = None  # not there: a send with the same pending_post_id is safe
+                self._enter_gate(attempt, error)  # the search took a slot
+            self._check_lease(attempt)
             started = datetime.fromtimestamp(self._real(), timezone.utc)  # when this request goes out
             try:
                 attempt.post = self._client.create_post(channel_id, text, props=props,
@@ -117,25 +131,32 @@ class Sender:
                 self._options.gate.passed()
                 return None
             except MattermostError as caught:
+                if caught.error_id == DEDUP_PENDING:
+                    # An earlier request with this pending_post_id is still being
+                    # saved: it will land. Search again before any other try.
+                    attempt.unknown_since = earliest_unknown or started
+                    raise
                 if caught.landed is None:  # no answer: it may have landed
                     if attempt.unknown_since is None:
                         attempt.unknown_since = started  # the earliest request that may have landed
+                    earliest_unknown = earliest_unknown or attempt.unknown_since
                     if not retried:
-                        retried = True  # the same pending_post_id: Mattermost answers with the first post
+                        retried = True  # searched first, then the same pending_post_id once more
                         continue
                     raise
-                wait = caught.retry_after if caught.retry_after is not None else 1.0
-                if caught.status != 429 or wait > self._options.inline_wait_max:
+                if not self._waits_inline(caught):
                     raise
                 error = caught
-                self._options.gate.pause(wait)
+                self._options.gate.pause(self._wait_of(caught))
         raise error
 
-    def _render(self, message: dict, check: recheck.Recheck):
+    def _render(self, message: dict, check: recheck.Recheck, attempt: _Attempt):
         """(text, persona, with buttons) for what is still true now, or the
         outcome of a message nobody needs any more."""
         payload, kind, work_date = message["payload"], message["kind"], message["work_date"]
         persona = persona_for(self._services, payload["persona"])
+        if kind == STATUS:  # said when the command was given: sent as it was
+            return payload["text"], persona, False
         if kind == NOTICE:
             if "members" not in payload:
                 return notice_text(persona, payload), persona, False
@@ -157,8 +178,8 @@ class Sender:
             return text, persona, False
         if kind == CHANNEL:
             if remaining:
-                outside = self._outside_channel(message["channel_id"], remaining) if payload.get("mention", True) \
-                    else frozenset()
+                outside = self._outside_channel(message["channel_id"], remaining, attempt) \
+                    if payload.get("mention", True) else frozenset()
                 return channel_text(persona, payload, remaining, outside), persona, False
             if members and (payload.get("part") or recheck.run_still_missing(
                     self._services.database, self._sources, message["run_id"], work_date,
@@ -169,12 +190,12 @@ class Sender:
 
     # --- roster members outside the channel ---------------------------------
 
-    def _membership(self, message: dict, check: recheck.Recheck) -> Outcome:
+    def _membership(self, message: dict, check: recheck.Recheck, attempt: _Attempt) -> Outcome:
         payload, work_date = message["payload"], message["work_date"]
         remaining = check.still_missing(payload.get("members") or [], work_date, payload.get("team"))
         if not remaining:
             return Outcome(DELIVERED)
-        inside = self._channel_members(message["channel_id"])
+        inside = self._channel_members(message["channel_id"], attempt)
         if not inside:
             # Nobody, not even the bot: a client that cannot tell (console
             # mode). DMing the whole roster would be worse than no DM.
@@ -192,50 +213,70 @@ class Sender:
                          "text_key": dm_text_key(member, payload.get("x", 0), outside=True)}))
         return Outcome(DELIVERED, new_rows=rows)
 
-    def _outside_channel(self, channel_id: str, members: list[dict]) -> frozenset[str]:
+    def _outside_channel(self, channel_id: str, members: list[dict], attempt: _Attempt) -> frozenset[str]:
         """Which of ``members`` are not in the channel (nobody, when the client
         cannot tell: console mode lists no members)."""
-        inside = self._channel_members(channel_id)
+        inside = self._channel_members(channel_id, attempt)
         if not inside:
             return frozenset()
         return frozenset(m["u"] for m in members if m["u"] not in inside)
 
-    def _dm_channel(self, user_id: str) -> str:
+    def _dm_channel(self, user_id: str, attempt: _Attempt) -> str:
         known = self._options.dm_channels.get(user_id)
         if known is None:
-            known = self._call(lambda: self._client.direct_channel_id(user_id))
+            known = self._call(lambda: self._client.direct_channel_id(user_id), attempt)
             self._options.dm_channels[user_id] = known
         return known
 
-    def _channel_members(self, channel_id: str) -> frozenset[str]:
+    def _channel_members(self, channel_id: str, attempt: _Attempt) -> frozenset[str]:
         with self._lock:
             lock = self._channel_locks.setdefault(channel_id, threading.Lock())
         with lock:  # one fetch per channel and pass, however many runs share it
             if channel_id not in self._members:
-                self._members[channel_id] = frozenset(self._call(lambda: self._client.channel_member_ids(channel_id)))
+                self._members[channel_id] = frozenset(self._call(lambda: self._client.channel_member_ids(channel_id),
+                                                                 attempt))
             return self._members[channel_id]
 
     # --- Mattermost calls ---------------------------------------------------
 
-    def _call(self, request):
+    def _call(self, request, attempt: _Attempt):
         """One call through the shared gate; a short 429 closes the gate for
         every worker and the call is made again once it opens."""
         error = None
         for _ in range(_RATE_LIMITED_TRIES):
-            self._options.gate.wait()
+            self._enter_gate(attempt, error)
             try:
                 answer = request()
                 self._options.gate.passed()
                 return answer
             except MattermostError as caught:
                 error = caught
-                wait = caught.retry_after if caught.retry_after is not None else 1.0
-                if caught.status != 429 or wait > self._options.inline_wait_max:
+                if not self._waits_inline(caught):
                     raise
-                self._options.gate.pause(wait)
+                self._options.gate.pause(self._wait_of(caught))
         raise error
 
-    def _find(self, channel_id: str, message: dict, since: datetime) -> dict | None:
+    @staticmethod
+    def _wait_of(error: MattermostError) -> float:
+        return error.retry_after if error.retry_after is not None else 1.0
+
+    def _waits_inline(self, error: MattermostError) -> bool:
+        """A short 429 is waited out at the gate; a long one is a later tick's."""
+        return error.status == 429 and self._wait_of(error) <= self._options.inline_wait_max
+
+    def _enter_gate(self, attempt: _Attempt, error: MattermostError | None) -> None:
+        """Wait for a turn at the gate, but only as long as the call still
+        lands well inside the lease; else the message goes back, with the
+        429 that made it wait (its Retry-After says when to try again)."""
+        left = attempt.lease_end - self._real() - LEASE_MARGIN
+        if not self._options.gate.wait(until=self._options.monotonic() + left):
+            raise error if error is not None else _LeaseRunningOut()
+
+    def _check_lease(self, attempt: _Attempt) -> None:
+        if attempt.lease_end - self._real() < LEASE_MARGIN:
+            raise _LeaseRunningOut
+
+    def _find(self, channel_id: str, message: dict, since: datetime, attempt: _Attempt) -> dict | None:
         """The post of this outbox message, if an earlier try made it after all."""
         since_s = since.timestamp()
         if self._real() - since_s > 2 * 86400:
@@ -245,10 +286,11 @@ class Sender:
             # not reached (`nippo remind --at` ahead of time) says nothing: newest page.
             created = message.get("created_at")
             if created is None or created.timestamp() > self._real():
-                posts = self._call(lambda: self._client.recent_posts(channel_id, per_page=_NEWEST_PAGE))
+                posts = self._call(lambda: self._client.recent_posts(channel_id, per_page=_NEWEST_PAGE), attempt)
                 return self._match(posts, message)
             since_s = created.timestamp()
-        posts = self._call(lambda: self._client.recent_posts(channel_id, since_ms=int((since_s - 120) * 1000)))
+        posts = self._call(lambda: self._client.recent_posts(channel_id, since_ms=int((since_s - 120) * 1000)),
+                           attempt)
         return self._match(posts, message)
 
     @staticmethod
@@ -262,7 +304,7 @@ class Sender:
             return Outcome(PENDING, error=str(error), not_before=self._retry_at(message, error),
                            unknown_since=attempt.unknown_since, channel_id=attempt.channel_id)
         notify = None
-        if message["kind"] != MEMBERSHIP:  # the channel post's own failure tells the leaders
+        if message["kind"] not in (MEMBERSHIP, STATUS):  # the channel post's own failure tells the leaders
             notify = {"target": failed_target(message), "reason": failure_reason(error),
                       "date": message["payload"].get("date", "")}
         reason = f"{GONE_PREFIX}{error}" if is_gone(error) else str(error)

@@ -270,7 +270,7 @@ class ApiRoutes(CommandRoutes):
                 raise ApiError(400, "api.post.create_post.channel_root_id.app_error", "Invalid ChannelId for RootId parameter.")
         pending = body.get("pending_post_id") or ""
         now = self.clock()
-        if pending and pending in self._pending_posts:
+        if pending and self.one_node and pending in self._pending_posts:
             post_id, expires = self._pending_posts[pending]
             if now < expires and not post_id:
                 # app/post.go deduplicateCreatePost: the first request is still being saved.

@@ -175,6 +175,11 @@ class MattermostStandIn(Interactions, ApiRoutes, StandInState):
         for request in stalled:
             self._process(*request)
 
+    def clustered(self) -> None:
+        """Every request reaches another node of a cluster. Mattermost keeps the
+        pending_post_id dedup in each node's memory, so a repeat is posted again."""
+        self.one_node = False
+
     def clear_faults(self) -> None:
         self._faults.clear()
 

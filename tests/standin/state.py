@@ -81,6 +81,7 @@ class StandInState:
         # refuses once passed: patches that change the message, or "any" patch.
         self.post_edit_time_limit = -1
         self.edit_time_limit_applies_to = "message"
+        self.one_node = True  # False: each request reaches another node of a cluster (see clustered())
 
     # --- ids and time ------------------------------------------------------
 
