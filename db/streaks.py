@@ -36,6 +36,7 @@ WIDER = 4
 LONG_STREAK = 10
 
 IsWorkDay = Callable[[date], bool]
+_NONE: frozenset[date] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,11 @@ def streaks_for(session: Session, asks: Iterable[Ask], calendars: dict[int | Non
         reported, absent = _filed_for_teams(session, pending, since, until)
         further = set()
         for ask in pending:
-            off = absent.get((ask.member_id, None), set()) | (
-                absent.get((ask.member_id, ask.team_id), set()) if ask.team_id is not None else set())
+            off = absent.get((ask.member_id, None), _NONE)
+            if ask.team_id is not None and (ask.member_id, ask.team_id) in absent:
+                off = off | absent[(ask.member_id, ask.team_id)]
             count, reached = _walk(ask.as_of, ask.as_of - timedelta(days=window - 1), calendars[ask.team_id],
-                                   reported.get(ask.member_id, set()), off)
+                                   reported.get(ask.member_id, _NONE), off)
             if reached and window < max_days:
                 further.add(ask)
             else:
