@@ -54,7 +54,7 @@ def test_a_week_with_a_holiday_and_a_team_day_off_lists_its_work_days_only(scene
     assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 2/3 (67%)",
                          "- Fri 2026-11-27: 3/4 (75%)"]
     assert "9/11 reports (82%)" in digest or "9 of 11 reports filed (82%)" in digest
-    assert any("digest of the week to 2026-11-27" in line and "sent" in line for line in lines)
+    assert any("weekly digest up to work date 2026-11-27: sent" in line for line in lines)
 
 
 def test_the_digest_praises_who_filed_every_work_day_without_pinging_anyone(scene):
@@ -92,6 +92,7 @@ def test_the_digest_goes_out_once_whatever_the_ticks(scene):
     [post] = scene.channel_posts()
     [message] = scene.outbox(kind="digest")
     assert post["props"]["nippo_outbox_id"] == str(message.id) and post["id"] == message.post_id
+    assert post["pending_post_id"] == message.pending_post_id
     assert [(r.slot, r.state) for r in scene.runs() if r.slot == "digest"] == [("digest", "sent")]
 
 

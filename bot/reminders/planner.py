@@ -48,14 +48,12 @@ class RunLine:
     slot: str = MORNING
 
     def __str__(self) -> str:
-        missing = "-" if self.missing is None else str(self.missing)
-        what = "work date"
+        where = f"subscription {self.subscription_id} ~{self.channel_name}"
         if self.slot == DIGEST_SLOT:
-            what = "digest of the week to"
-        elif self.slot != MORNING:
-            what = f"nudge {nudge_time(self.slot)} work date"
-        return (f"subscription {self.subscription_id} ~{self.channel_name} {what} {self.work_date.isoformat()}"
-                f" missing {missing}: {self.status}")
+            return f"{where} weekly digest up to work date {self.work_date.isoformat()}: {self.status}"
+        what = "work date" if self.slot == MORNING else f"nudge {nudge_time(self.slot)} work date"
+        missing = "-" if self.missing is None else str(self.missing)
+        return f"{where} {what} {self.work_date.isoformat()} missing {missing}: {self.status}"
 
 
 def outside_keys(source, work_dates: set[date]) -> tuple[dict, set]:
