@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable, Iterable
 
-from sqlalchemy import Integer, bindparam, column, or_, select, text
+from sqlalchemy import Integer, bindparam, column, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from db.models import Absence, Report
@@ -101,48 +101,92 @@ def streaks(session: Session, member_ids: Iterable[int], team_id: int | None, as
 def streaks_for(session: Session, asks: Iterable[Ask], calendars: dict[int | None, IsWorkDay], *,
                 max_days: int = MAX_STREAK_DAYS) -> dict[Ask, int]:
     """Many streaks at once, each on its team's calendar (``calendars`` by
-    team id), in two queries per look back: a few looks at most. A streak is
-    followed ``max_days`` back at most (the reminder, which asks for
-    thousands each morning, looks two months back; the rest three years)."""
-    pending = set(asks)
-    found: dict[Ask, int] = {}
-    window = min(FIRST_WINDOW, max_days)
+    team id), in two queries per look back: a few looks at most, each
+    reading only days the looks before did not. A streak is followed
+    ``max_days`` back at most (the reminder, which asks for thousands each
+    morning, looks two months back; the rest three years)."""
+    walks = {ask: _Walk(ask) for ask in asks}
+    pending = list(walks.values())
+    work_days = _WorkDays(calendars)
+    done, window = 0, min(FIRST_WINDOW, max_days)
     while pending:
         window = min(window, max_days)
-        until = max(ask.as_of for ask in pending)
-        since = min(ask.as_of for ask in pending) - timedelta(days=window - 1)
-        reported, absent = _filed_for_teams(session, pending, since, until)
-        further = set()
-        for ask in pending:
+        until = max(ask.as_of for ask in (w.ask for w in pending)) - timedelta(days=done)
+        since = min(ask.as_of for ask in (w.ask for w in pending)) - timedelta(days=window - 1)
+        reported, absent = _filed_for_teams(session, {w.ask for w in pending}, since, until)
+        further = []
+        for walk in pending:
+            ask = walk.ask
             off = absent.get((ask.member_id, None), _NONE)
             if ask.team_id is not None and (ask.member_id, ask.team_id) in absent:
                 off = off | absent[(ask.member_id, ask.team_id)]
-            count, reached = _walk(ask.as_of, ask.as_of - timedelta(days=window - 1), calendars[ask.team_id],
-                                   reported.get(ask.member_id, _NONE), off)
-            if reached and window < max_days:
-                further.add(ask)
-            else:
-                found[ask] = count
+            days = work_days.between(ask.team_id, ask.as_of - timedelta(days=window - 1),
+                                     ask.as_of - timedelta(days=done))
+            if walk.go(days, reported.get(ask.member_id, _NONE), off) and window < max_days:
+                further.append(walk)
         pending = further
-        window *= WIDER
-    return found
+        done, window = window, window * WIDER
+    return {ask: walk.count for ask, walk in walks.items()}
+
+
+class _Walk:
+    """One streak being counted, look after look."""
+
+    __slots__ = ("ask", "count")
+
+    def __init__(self, ask: Ask) -> None:
+        self.ask, self.count = ask, 0
+
+    def go(self, days: list[str], reported, absent) -> bool:
+        """Count on through ``days`` (work days, newest first); whether it got through all of them unbroken."""
+        for day in days:
+            if day in reported:
+                self.count += 1
+            elif day not in absent:
+                return False
+        return True
+
+
+class _WorkDays:
+    """Each team's work days in a stretch of dates, newest first, worked out once for all its members."""
+
+    def __init__(self, calendars: dict[int | None, IsWorkDay]) -> None:
+        self._calendars = calendars
+        self._known: dict[tuple, list[date]] = {}
+
+    def between(self, team_id: int | None, first: date, last: date) -> list[str]:
+        """ISO dates, as the reports come."""
+        key = (team_id, first, last)
+        if key not in self._known:
+            is_work_day = self._calendars[team_id]
+            self._known[key] = [(last - timedelta(days=n)).isoformat() for n in range((last - first).days + 1)
+                                if is_work_day(last - timedelta(days=n))]
+        return self._known[key]
 
 
 def _filed_for_teams(session: Session, asks: set[Ask], since: date, until: date) -> tuple[dict, dict]:
-    """(member -> dates with a report, (member, team or None) -> dates off)."""
+    """(member -> ISO dates with a report, (member, team or None) -> ISO dates off).
+
+    Years of reports can be hundreds of thousands of rows: the database
+    hands them over as one string of dates per member, and the walk compares
+    ISO strings, so no row becomes a Python date."""
     ids = _id_set(session, {ask.member_id for ask in asks})
     teams = _id_set(session, {ask.team_id for ask in asks if ask.team_id is not None})
-    reported: dict[int, set[date]] = defaultdict(set)
-    absent: dict[tuple, set[date]] = defaultdict(set)
-    for member_id, work_date in session.execute(
-            select(Report.member_id, Report.work_date)
-            .where(Report.member_id.in_(ids), Report.work_date >= since, Report.work_date <= until)):
-        reported[member_id].add(work_date)
-    for member_id, work_date, team_id in session.execute(
+    if session.get_bind().dialect.name == "postgresql":
+        dates = func.string_agg(func.to_char(Report.work_date, "YYYY-MM-DD"), ",")  # whatever the DateStyle
+    else:
+        dates = func.group_concat(Report.work_date, ",")
+    connection = session.connection()
+    reported = {member_id: set(listed.split(",")) for member_id, listed in connection.execute(
+        select(Report.member_id, dates)
+        .where(Report.member_id.in_(ids), Report.work_date >= since, Report.work_date <= until)
+        .group_by(Report.member_id))}
+    absent: dict[tuple, set[str]] = defaultdict(set)
+    for member_id, work_date, team_id in connection.execute(
             select(Absence.member_id, Absence.work_date, Absence.team_id)
             .where(Absence.member_id.in_(ids), Absence.work_date >= since, Absence.work_date <= until,
                    or_(Absence.team_id.is_(None), Absence.team_id.in_(teams)))):
-        absent[(member_id, team_id)].add(work_date)
+        absent[(member_id, team_id)].add(work_date.isoformat())
     return reported, absent
 
 
