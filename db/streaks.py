@@ -156,9 +156,9 @@ class _WorkDays:
 
     def between(self, team_id: int | None, first: date, last: date) -> list[str]:
         """ISO dates, as the reports come."""
-        key = (team_id, first, last)
+        is_work_day = self._calendars[team_id]
+        key = (is_work_day, first, last)  # teams that share a calendar share the work out
         if key not in self._known:
-            is_work_day = self._calendars[team_id]
             self._known[key] = [(last - timedelta(days=n)).isoformat() for n in range((last - first).days + 1)
                                 if is_work_day(last - timedelta(days=n))]
         return self._known[key]

@@ -88,8 +88,8 @@ def _candidates(sub: Sub, schedule: calendar.Schedule, now: datetime, catchup: t
     if weekly is not None:
         digest = calendar.due_digest(schedule, *weekly, now, catchup)
         if digest is not None:
-            first, last = calendar.digest_window(schedule, digest.local_date)
-            skip = None if calendar.work_days_between(schedule, first, last) else "no work day"
+            # its work date is the last work day of its week, or no work day when the week had none
+            skip = None if calendar.is_work_day(schedule, digest.work_date) else "no work day"
             found.append(Due(sub, digest, digest.scheduled_at + catchup, slot=DIGEST_SLOT, skip=skip))
     return found
 

@@ -52,7 +52,9 @@ def gather(session: Session, claims: list[Claim], rosters: dict, filed: Filed) -
     oldest = min(min(dates_of(c)) for c in mornings + digests)
     off = snapshot.days_off(session, oldest - timedelta(days=MAX_STREAK_DAYS))
     schedules = {c.sub.team_id: c.sub.schedule(off.get(c.sub.team_id, frozenset())) for c in mornings + digests}
-    calendars = {team_id: (lambda day, s=schedule: calendar.is_work_day(s, day)) for team_id, schedule in schedules.items()}
+    # One function per distinct calendar: most teams share theirs, and streaks work each out once.
+    tests = {schedule: (lambda day, s=schedule: calendar.is_work_day(s, day)) for schedule in set(schedules.values())}
+    calendars = {team_id: tests[schedule] for team_id, schedule in schedules.items()}
 
     kept_asks: dict[int, list[Ask]] = {}
     for c in mornings:
