@@ -200,7 +200,7 @@ _OPTIONS = {
     "check": (read_choice("previous", "same-day"), "previous|same-day"),
     "escalate": (lambda value: read_count(value, 365), "0-365"),
     "mention": (read_switch, "on|off"),
-    "again": (read_again, "HH:MM[,HH:MM,HH:MM] (at most 3) | off"),
+    "again": (read_again, "HH:MM,HH:MM,... (at most 3) | off"),
     "digest": (read_digest, "DAY HH:MM (e.g. fri 17:00) | off"),
 }
 
