@@ -4,7 +4,9 @@
 
 (a) Planning one tick for 10,000 members in 1,000 subscriptions (and for
     1,000 in 100, to show the query count does not grow): wall time and SQL
-    statements counted with a ``before_cursor_execute`` listener.
+    statements counted with a ``before_cursor_execute`` listener. Then the
+    same at 13:00, when every subscription has a nudge (`again 13:00`, after
+    a morning run that was sent) and a weekly digest due.
     Target: <= 1 s, the same number of statements at both sizes.
 (b) Delivering 300 DMs through the Mattermost stand-in with its rate limiter
     at 10/s, burst 100: cold (the DM channel is created first: 2 calls per
@@ -41,13 +43,14 @@ from bot.reminders.delivery import deliver  # noqa: E402
 from bot.services import build_services  # noqa: E402
 from bot.tick import plan_tick  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from db.models import Member, Report, RosterEntry, Subscription, Team  # noqa: E402
+from db.models import Member, ReminderRun, Report, RosterEntry, Subscription, Team  # noqa: E402
 from db.session import Database  # noqa: E402
 from tests.conftest import ensure_postgres_database  # noqa: E402
 from tests.standin.server import MattermostStandIn  # noqa: E402
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/nippo_bench"
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)  # 09:00 in Tokyo, a Tuesday
+AFTERNOON = datetime(2026, 12, 1, 4, 0, tzinfo=timezone.utc)  # 13:00: nudges and digests
 WORK_DATE = datetime(2026, 11, 30).date()
 MODES = ("channel", "dm", "both")
 
@@ -67,9 +70,10 @@ def fresh_database(kind: str, scratch: Path) -> Database:
 
 
 def seed_teams(database: Database, subscriptions: int, per_team: int, *, delivery=None, user_ids=None,
-               leaders: bool = True) -> None:
+               leaders: bool = True, afternoon: bool = False) -> None:
     """``subscriptions`` teams of ``per_team`` members, all due at NOW; about a
-    third of each team filed, one in ten is off."""
+    third of each team filed, one in ten is off. ``afternoon``: each also has
+    a nudge and its digest due at AFTERNOON, the morning run sent."""
     rng = random.Random(subscriptions)
     with database.engine.begin() as connection:
         connection.execute(insert(Team), [{"id": t + 1, "channel_id": f"channel{t:05d}", "channel_name": f"team-{t}",
@@ -85,8 +89,14 @@ def seed_teams(database: Database, subscriptions: int, per_team: int, *, deliver
             "id": t + 1, "team_id": t + 1, "enabled": True, "paused": False, "at_time": "09:00",
             "timezone": "Asia/Tokyo", "weekdays": "0,1,2,3,4", "delivery": delivery or MODES[t % 3],
             "persona": "emperor", "language": "en" if t % 2 else "ja", "holidays": "JP", "check_day": "previous",
-            "escalate": 3, "mention": True, "failure_streak": 0, "created_at": NOW, "updated_at": NOW}
+            "escalate": 3, "mention": True, "failure_streak": 0, "created_at": NOW, "updated_at": NOW,
+            "again_times": "13:00" if afternoon else "", "digest_day": 1 if afternoon else None,
+            "digest_time": "13:00" if afternoon else None}
             for t in range(subscriptions)])
+        if afternoon:
+            connection.execute(insert(ReminderRun), [{
+                "subscription_id": t + 1, "local_date": NOW.date(), "slot": "", "work_date": WORK_DATE,
+                "state": "sent", "scheduled_at": NOW, "deadline": NOW, "created_at": NOW} for t in range(subscriptions)])
         filed = [m + 1 for m in range(count) if rng.random() < 0.35]
         if filed:
             connection.execute(insert(Report), [{"member_id": m, "work_date": WORK_DATE, "text": "did things",
@@ -110,28 +120,31 @@ def bench_planning(kinds: list[str], scratch: Path) -> None:
     print(f"  (once per process, not counted: loading the public-holiday calendars, "
           f"{(time.perf_counter() - started) * 1000:.0f} ms)")
     for kind in kinds:
-        counts = {}
-        for subscriptions in (100, 1000):
-            database = fresh_database(kind, scratch)
-            seed_teams(database, subscriptions, 10)
-            services = services_for(database)
-            statements = Counter()
-            event.listen(database.engine, "before_cursor_execute",
-                         lambda *args, **kw: statements.update(["sql"]))
-            started = time.perf_counter()
-            lines = plan_tick(services, TickTime(NOW), process_id())
-            elapsed = time.perf_counter() - started
-            with database.read() as session:
-                messages = session.scalar(text("SELECT count(*) FROM outbox"))
-            counts[subscriptions] = statements["sql"]
-            planned = sum(line.status == "planned" for line in lines)
-            print(f"  {kind:10} {subscriptions:5} subscriptions {subscriptions * 10:6} members: "
-                  f"{elapsed * 1000:7.1f} ms, {statements['sql']} SQL statements, {planned} runs planned, "
-                  f"{messages} outbox messages  ({elapsed:.2f}x the 1 s target)")
-            services.background.shutdown(wait=False)
-            database.dispose()
-        verdict = "constant" if counts[100] == counts[1000] else "NOT constant"
-        print(f"  {kind:10} statements at 100 vs 1,000 subscriptions: {counts[100]} vs {counts[1000]} ({verdict})")
+        for afternoon in (False, True):
+            counts = {}
+            when = "13:00, nudges and digests" if afternoon else "09:00, morning runs"
+            for subscriptions in (100, 1000):
+                database = fresh_database(kind, scratch)
+                seed_teams(database, subscriptions, 10, afternoon=afternoon)
+                services = services_for(database)
+                statements = Counter()
+                event.listen(database.engine, "before_cursor_execute",
+                             lambda *args, **kw: statements.update(["sql"]))
+                started = time.perf_counter()
+                lines = plan_tick(services, TickTime(AFTERNOON if afternoon else NOW), process_id())
+                elapsed = time.perf_counter() - started
+                with database.read() as session:
+                    messages = session.scalar(text("SELECT count(*) FROM outbox"))
+                counts[subscriptions] = statements["sql"]
+                planned = sum(line.status == "planned" for line in lines)
+                print(f"  {kind:10} {when}: {subscriptions:5} subscriptions {subscriptions * 10:6} members: "
+                      f"{elapsed * 1000:7.1f} ms, {statements['sql']} SQL statements, {planned} runs planned, "
+                      f"{messages} outbox messages  ({elapsed:.2f}x the 1 s target)")
+                services.background.shutdown(wait=False)
+                database.dispose()
+            verdict = "constant" if counts[100] == counts[1000] else "NOT constant"
+            print(f"  {kind:10} {when}: statements at 100 vs 1,000 subscriptions: {counts[100]} vs {counts[1000]}"
+                  f" ({verdict})")
 
 
 # --- (b), (c) delivery -------------------------------------------------------------

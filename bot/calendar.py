@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -285,3 +285,68 @@ def why_not_due(schedule: Schedule, now: datetime, catchup: timedelta) -> str:
         return (f"not yet time: {at.astimezone(schedule.zone):%H:%M} {schedule.timezone}, "
                 f"in {minutes} minute{'s' if minutes != 1 else ''}")
     return "not due"  # due_run would have returned the run: nothing to explain
+
+
+# --- nudges and the weekly digest --------------------------------------------
+
+def due_nudge(schedule: Schedule, at: dt.time, now: datetime, catchup: timedelta) -> DueRun | None:
+    """A nudge (`again HH:MM`) due at ``now``: the day's run as if it were at
+    ``at``, so it has the same local date and work date as the morning run."""
+    return due_run(replace(schedule, at=at), now, catchup)
+
+
+def digest_window(schedule: Schedule, local_date: date) -> tuple[date, date]:
+    """The seven days a digest on ``local_date`` sums up, first and last. They
+    end with the last day it can judge: with `check previous` a day's reports
+    are due the next morning, so the day before; with `same-day`, the day itself."""
+    last = local_date if schedule.check == "same-day" else local_date - timedelta(days=1)
+    return last - timedelta(days=6), last
+
+
+def work_days_between(schedule: Schedule, first: date, last: date) -> list[date]:
+    """Work days from ``first`` to ``last``, both included, oldest first."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)
+            if is_work_day(schedule, first + timedelta(days=n))]
+
+
+def due_digest(schedule: Schedule, weekday: int, at: dt.time, now: datetime,
+               catchup: timedelta) -> DueRun | None:
+    """This week's digest if its time has come. ``work_date`` is the last work
+    day it covers (the window's last day when it covers none: then it is skipped)."""
+    weekly = replace(schedule, at=at)
+    today = local_date_at(weekly, now)
+    for local_date in (today, today - timedelta(days=1)):  # a late evening digest reaches past midnight
+        if local_date.weekday() != weekday:
+            continue
+        scheduled = scheduled_at(weekly, local_date)
+        if scheduled > now:
+            return None
+        late = now - scheduled > catchup
+        if local_date != today and late:
+            return None
+        first, last = digest_window(schedule, local_date)
+        days = work_days_between(schedule, first, last)
+        return DueRun(local_date, days[-1] if days else last, scheduled, late=late)
+    return None
+
+
+DIGEST_GAP = timedelta(days=7)  # at most one digest in any seven days, whatever changes to its day
+
+
+def next_weekly_at(schedule: Schedule, weekday: int, at: dt.time, now: datetime, *, last: date | None,
+                   catchup: timedelta = DEFAULT_CATCHUP) -> datetime:
+    """When the next weekly post (the digest) at ``at`` on ``weekday`` goes
+    out, given the local date of the ``last`` one; ``now`` itself when it is
+    due and not yet had, as next_run_at says."""
+    weekly = replace(schedule, at=at)
+    today = local_date_at(weekly, now)
+    for ahead in range(15):
+        day = today + timedelta(days=ahead)
+        if day.weekday() != weekday or (last is not None and day - last < DIGEST_GAP):
+            continue
+        at_day = scheduled_at(weekly, day)
+        if at_day > now:
+            return at_day
+        if now - at_day <= catchup:
+            return now.astimezone(timezone.utc)
+    return scheduled_at(weekly, today + timedelta(days=14))

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import calendar
-from db.models import ReminderRun, Subscription, TeamDayOff
+from db.models import DIGEST, MORNING, ReminderRun, Subscription, TeamDayOff
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -66,7 +66,8 @@ def outlook(session: Session, subscription: Subscription, now: datetime, catchup
     local_today = calendar.local_date_at(schedule, now)
     todays_run = session.execute(
         select(ReminderRun.work_date, ReminderRun.state)
-        .where(ReminderRun.subscription_id == subscription.id, ReminderRun.local_date == local_today)
+        .where(ReminderRun.subscription_id == subscription.id, ReminderRun.local_date == local_today,
+               ReminderRun.slot == MORNING)
     ).first()
     next_at = calendar.next_run_at(schedule, now, had_run_today=todays_run is not None, catchup=catchup)
     next_work_date = None
@@ -74,3 +75,14 @@ def outlook(session: Session, subscription: Subscription, now: datetime, catchup
         next_work_date = calendar.work_date_for(schedule, calendar.local_date_at(schedule, next_at))
     todays = todays_run.work_date if todays_run is not None and todays_run.state != "skipped" else None
     return RunOutlook(todays, next_at, next_work_date)
+
+
+def next_digest_at(session: Session, subscription: Subscription, now: datetime, catchup: timedelta) -> datetime | None:
+    """When the next weekly digest goes out; None with `digest off`."""
+    if subscription.digest_day is None or not subscription.digest_time:
+        return None
+    last = session.scalar(select(func.max(ReminderRun.local_date)).where(
+        ReminderRun.subscription_id == subscription.id, ReminderRun.slot == DIGEST))
+    hour, minute = (int(p) for p in subscription.digest_time.split(":"))
+    return calendar.next_weekly_at(schedule_of(subscription, frozenset()), subscription.digest_day,
+                                   time(hour, minute), now, last=last, catchup=catchup)

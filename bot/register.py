@@ -34,7 +34,8 @@ COMMANDS = [
      "description": "Morning reminders for this channel's team",
      "auto_complete_desc": "Show or change this channel's reminder schedule",
      "auto_complete_hint": "[at HH:MM] [tz ZONE] [days mon-fri] [to dm|channel|both] [persona NAME] [lang en|ja] "
-                           "[holidays CC|none] [check previous|same-day] [escalate N] [mention on|off]"},
+                           "[holidays CC|none] [check previous|same-day] [escalate N] [mention on|off] "
+                           "[again HH:MM[,HH:MM...]|off] [digest DAY HH:MM|off]"},
     {"trigger": "unsubscribe", "display_name": "nippo unsubscribe",
      "description": "Stop this channel's morning reminders",
      "auto_complete_desc": "Stop this channel's reminders (roster and settings are kept)",

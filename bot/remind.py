@@ -19,6 +19,7 @@ from bot.reminders import snapshot
 from bot.reminders.planner import RunLine
 from bot.reminders.snapshot import Sub
 from bot.tick import tick_lines
+from db.models import MORNING
 
 
 class NoSuchChannel(Exception):
@@ -120,7 +121,7 @@ def _consider(session, subs: list[Sub], now: datetime, catchup: timedelta) -> li
         found.append(Considered(sub, run, reason))
     had = snapshot.runs_on(session, {c.run.local_date for c in found if c.run is not None})
     return [Considered(c.sub, None, f"already had its run on {c.run.local_date.isoformat()} (local date)")
-            if c.run is not None and (c.sub.id, c.run.local_date) in had else c for c in found]
+            if c.run is not None and (c.sub.id, c.run.local_date, MORNING) in had else c for c in found]
 
 
 def _run_lines(head: str, line: RunLine) -> list[str]:

@@ -32,7 +32,8 @@ def plan_tick(services, tick: TickTime, owner: str | None = None,
     with services.database.write() as session:
         claims, skipped = claim(session, dues, tick, owner)
         claims += take_over(session, tick, owner, subs, only)
-    lines = [RunLine(None, d.sub.id, d.sub.channel_name, d.run.work_date, None, "skipped (late)") for d in skipped]
+    lines = [RunLine(None, d.sub.id, d.sub.channel_name, d.run.work_date, None, f"skipped ({d.skip_reason})", d.slot)
+             for d in skipped]
     try:
         return lines + plan_claims(services, tick, owner, claims)
     except Exception:

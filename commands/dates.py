@@ -185,6 +185,32 @@ def read_weekdays(value: str) -> frozenset[int]:
     return frozenset(days)
 
 
+MAX_NUDGES = 3
+
+
+def read_again(value: str) -> tuple[time, ...]:
+    """`13:00` or `13:00,17:00` (at most three distinct times, returned in
+    order), or `off`: no nudges. Whether each is after `at` is the handler's
+    to judge: it knows the subscription's `at`."""
+    if value.lower() == "off":
+        return ()
+    times = [read_clock(item) for item in value.split(",")]
+    if len(times) > MAX_NUDGES or len(set(times)) != len(times):
+        raise ValueError(value)
+    return tuple(sorted(times))
+
+
+def read_digest(value: str) -> tuple[int, time] | None:
+    """`fri 17:00` (one day, named as `days` names them, and a time), or `off`: None."""
+    if value.lower() == "off":
+        return None
+    day, _space, clock = value.partition(" ")
+    days = read_weekdays(day)
+    if len(days) != 1 or "-" in day or "," in day:
+        raise ValueError(value)
+    return next(iter(days)), read_clock(clock)
+
+
 @functools.cache
 def _countries() -> frozenset[str]:
     import holidays  # loading its country table costs tens of ms; only /subscribe needs it

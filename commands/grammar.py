@@ -11,7 +11,7 @@ from datetime import date
 
 from commands.dates import (
     DateSpan, days_ahead, is_date_shaped, is_span_shaped, parse_date, parse_span,
-    read_clock, read_country, read_weekdays, read_zone,
+    read_again, read_clock, read_country, read_digest, read_weekdays, read_zone,
 )
 from commands.tokens import (
     Help, Token, UsageError, read_choice, read_count, read_name, read_switch, tokenize,
@@ -205,6 +205,8 @@ _OPTIONS = {
     "check": (read_choice("previous", "same-day"), "previous|same-day"),
     "escalate": (lambda value: read_count(value, 365), "0-365"),
     "mention": (read_switch, "on|off"),
+    "again": (read_again, "HH:MM,HH:MM,... (at most 3) | off"),
+    "digest": (read_digest, "DAY HH:MM (e.g. fri 17:00) | off"),
 }
 
 
@@ -223,10 +225,13 @@ def parse_subscribe(text: str) -> Subscribe | Help | UsageError:
             return usage_error("subscribe", "error.bad_value", option=name, value="", expected=expected)
         value = tokens[i + 1].text
         i += 2
-        if name == "days":  # `days mon, wed, fri`: a list may be typed with spaces
+        if name in ("days", "again"):  # `days mon, wed, fri`: a list may be typed with spaces
             while i < len(tokens) and (value.endswith(",") or tokens[i].text.startswith(",")):
                 value += tokens[i].text
                 i += 1
+        if name == "digest" and value.lower() != "off" and i < len(tokens):  # `digest fri 17:00`: two words
+            value += " " + tokens[i].text
+            i += 1
         if name in options:
             return usage_error("subscribe", "error.given_twice", option=name)
         try:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from sqlalchemy import func, select
+
 from bot.mattermost import MattermostError
+from bot.outlook import MONDAY_TO_FRIDAY, work_day_test
 from bot.reminders.texts import command_for
 from commands.context import Ctx
 from commands.dates import days_ahead
@@ -13,7 +16,8 @@ from commands.people import resolve_usernames, upsert_member
 from commands.reply import CommandError, Reply
 from commands.teams import authority, require_team_channel
 from db import queries
-from db.models import RosterEntry
+from db.models import Report, RosterEntry
+from db.streaks import LONG_STREAK, streaks
 from persona import join, name as inert_name
 
 
@@ -25,8 +29,11 @@ def file_report(ctx: Ctx, command: FileReport) -> Reply:
         member = upsert_member(session, user, ctx.now)
         replaced = queries.save_report(session, member.id, command.work_date, command.text, "command", ctx.now)
         still_missing = queries.chased_dates_still_missing(session, member.id, exclude=command.work_date)
+        streak = current_streak(session, member.id, ctx.request.channel_id, command.work_date)
     lines = [ctx.say("report.replaced" if replaced else "report.filed", date=command.work_date.isoformat())]
     still_missing = fileable(still_missing, ctx.today)
+    if streak:
+        lines.append(streak_line(ctx, streak))
     if still_missing:
         lines.append(still_missing_line(ctx, still_missing))
     return Reply("\n".join(lines))
@@ -36,6 +43,29 @@ def fileable(dates: list[date], today: date) -> list[date]:
     """The chased dates a member can file today: a morning played ahead of the
     clock (``nippo remind --at``) may have chased dates that are still future."""
     return [d for d in dates if days_ahead(d, today) <= 1]
+
+
+def current_streak(session, member_id: int, channel_id: str, filed: date) -> int:
+    """The member's streak on the calendar of this channel's team (else of
+    their first team; Monday to Friday on none), counted back from their
+    latest report: filing a gap late joins the streak on either side of it."""
+    team = queries.team_by_channel(session, channel_id)
+    team_id = team.id if team is not None and _on_roster(session, team.id, member_id) else session.scalar(
+        select(RosterEntry.team_id).where(RosterEntry.member_id == member_id, RosterEntry.removed_at.is_(None))
+        .order_by(RosterEntry.team_id).limit(1))
+    if team_id is None:
+        is_work_day = lambda day: day.weekday() in MONDAY_TO_FRIDAY  # noqa: E731
+    else:
+        is_work_day = work_day_test(session, team_id)
+    latest = session.scalar(select(func.max(Report.work_date)).where(Report.member_id == member_id))
+    as_of = max(filed, latest) if latest is not None else filed
+    return streaks(session, [member_id], team_id, as_of, is_work_day)[member_id]
+
+
+def streak_line(ctx: Ctx, streak: int) -> str:
+    """The persona's word on a streak: its respect grows with it."""
+    key = "report.streak_long" if streak >= LONG_STREAK else "report.streak" if streak > 1 else "report.streak_start"
+    return ctx.say(key, streak=streak)
 
 
 def still_missing_line(ctx: Ctx, dates: list[date]) -> str:

@@ -15,7 +15,8 @@ from commands.grammar import ShowStatus
 from commands.people import bot_mention
 from commands.reply import CommandError, Reply
 from db import queries
-from bot.outlook import outlook
+from bot.outlook import outlook, work_day_test
+from db.streaks import streaks
 from persona import join, name
 
 # Past this many names a status line becomes counts: a long list helps no one
@@ -23,6 +24,7 @@ from persona import join, name
 NAMES_LIMIT = 40
 OUTSIDE_SOURCE_CACHE = timedelta(seconds=60)
 TEXT_LIMIT = 3500
+STREAKS_SHOWN = 3
 
 
 def show_status(ctx: Ctx, command: ShowStatus) -> Reply:
@@ -46,11 +48,12 @@ def show_status(ctx: Ctx, command: ShowStatus) -> Reply:
         members = queries.roster(session, team.id)
         reported, off = queries.filed_and_off(session, [m.id for m, _ in members], work_date, team.id)
         linked = queries.external_ids(session, team.id)
+        longest = longest_streaks(session, team.id, members, work_date)
     # The outside source is asked after the session is closed: it may take seconds.
     outside, unreachable = _outside_reports(ctx, members, linked, work_date)
     reported |= outside
     off -= reported
-    text = render_status(ctx, work_date, members, reported, off)
+    text = render_status(ctx, work_date, members, reported, off, longest)
     if unreachable:
         text = f"{text}\n{ctx.say('status.source_unreachable', date=work_date.isoformat())}"
         valid_until = None  # never reuse an answer that could not count everything
@@ -121,7 +124,17 @@ def _outside_reports(ctx: Ctx, members, linked: dict[int, str], work_date: date)
     return {m.id for m, _ in members if (member_key(m, source.member_key, linked.get(m.id)) or "") in keys}, False
 
 
-def render_status(ctx: Ctx, work_date: date, members, reported: set[int], off: set[int]) -> str:
+def longest_streaks(session, team_id: int, members, work_date: date) -> list[tuple[str, int]]:
+    """(username, streak) of the longest current streaks as of the work
+    date, longest first; a streak of one day is none to speak of."""
+    found = streaks(session, [m.id for m, _ in members], team_id, work_date, work_day_test(session, team_id))
+    ranked = sorted(((m.username, found[m.id]) for m, _ in members if found[m.id] >= 2),
+                    key=lambda item: (-item[1], item[0]))
+    return ranked[:STREAKS_SHOWN]
+
+
+def render_status(ctx: Ctx, work_date: date, members, reported: set[int], off: set[int],
+                  longest: list[tuple[str, int]] = ()) -> str:
     if not members:
         return ctx.say("status.empty", date=work_date.isoformat())
     done = [m for m, _ in members if m.id in reported]
@@ -133,11 +146,22 @@ def render_status(ctx: Ctx, work_date: date, members, reported: set[int], off: s
         lines.append(ctx.say("status.everyone", date=work_date.isoformat()))
     if len(members) > NAMES_LIMIT:
         lines.append(ctx.say("status.counts_only", **counts))
+        if longest:
+            lines.append(streaks_line(ctx, longest))
         return "\n".join(lines)
-    for key, people in (("status.missing", missing), ("status.reported", done), ("status.absent", absent)):
+    if missing:
+        lines.append(ctx.say("status.missing", names=join((name(m.username) for m in missing), ctx.lang)))
+    if longest:
+        lines.append(streaks_line(ctx, longest))
+    for key, people in (("status.reported", done), ("status.absent", absent)):
         if people:
             lines.append(ctx.say(key, names=join((name(m.username) for m in people), ctx.lang)))
     text = "\n".join(lines)
     if len(text) > TEXT_LIMIT:
         text = "\n".join(lines[:1] + [ctx.say("status.counts_only", **counts)])
     return text
+
+
+def streaks_line(ctx: Ctx, longest: list[tuple[str, int]]) -> str:
+    return ctx.say("status.streaks", streaks=join((f"{name(username)} ({days})" for username, days in longest),
+                                                   ctx.lang))

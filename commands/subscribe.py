@@ -14,7 +14,7 @@ from commands.reply import CommandError, Reply
 from commands.teams import authority, ensure_team, require_manager, require_team_channel
 from db import queries
 from db.models import Subscription
-from bot.outlook import WEEKDAY_NAMES, outlook, weekdays_of, weekdays_text
+from bot.outlook import WEEKDAY_NAMES, next_digest_at, outlook, weekdays_of, weekdays_text
 from persona import inert, join
 from persona.render import language_of
 
@@ -41,6 +41,7 @@ def subscribe(ctx: Ctx, command: Subscribe) -> Reply:
             key = "subscribe.created"
         else:
             key = "subscribe.updated" if subscription.enabled else "subscribe.reenabled"
+        _require_nudges_after_at(subscription, options)  # before anything is changed
         _apply(subscription, options, ctx.now)
         subscription.enabled = True
         subscription.paused = False
@@ -51,7 +52,8 @@ def subscribe(ctx: Ctx, command: Subscribe) -> Reply:
         ctx.lang = subscription.language
         summary = describe(ctx, subscription)
         next_line = _next_line(ctx, session, subscription)
-    return Reply(ctx.say(key, summary=summary, next=next_line))
+        note = _nudges_note(ctx, subscription)
+    return Reply(ctx.say(key, summary=summary, next=next_line) + note)
 
 
 def unsubscribe(ctx: Ctx, command: Unsubscribe) -> Reply:
@@ -77,7 +79,7 @@ def _show(ctx: Ctx) -> Reply:
         summary = describe(ctx, subscription)
         if not subscription.enabled:
             return Reply(ctx.say("subscribe.disabled", summary=summary))
-        text = ctx.say("subscribe.show", summary=summary)
+        text = ctx.say("subscribe.show", summary=summary) + _nudges_note(ctx, subscription)
         if subscription.paused:
             text += "\n" + ctx.say("subscribe.paused_note")
         return Reply(text)
@@ -95,6 +97,31 @@ def _validate(ctx: Ctx, options: dict) -> None:
     days = options.get("days")
     if days is not None and not days:
         raise CommandError("error.bad_value", option="days", value="", expected="mon-fri | mon,wed,fri")
+
+
+def _require_nudges_after_at(subscription: Subscription | None, options: dict) -> None:
+    """Each nudge comes later the same day than the reminder, also when only
+    one of the two is changed."""
+    at = options["at"].strftime("%H:%M") if "at" in options else (
+        subscription.at_time if subscription is not None else DEFAULTS["at"])
+    if "again" in options:
+        nudges = [t.strftime("%H:%M") for t in options["again"]]
+    else:
+        nudges = nudge_times(subscription) if subscription is not None else []
+    early = [t for t in nudges if t <= at]
+    if early:
+        raise CommandError("error.again_not_after_at", again=early[0], at=at)
+
+
+def nudge_times(subscription: Subscription) -> list[str]:
+    return [t for t in (subscription.again_times or "").split(",") if t]
+
+
+def _nudges_note(ctx: Ctx, subscription: Subscription) -> str:
+    """Nudges are DMs: a subscription in channel mode says they do not go out."""
+    if nudge_times(subscription) and subscription.delivery == "channel":
+        return "\n" + ctx.say("subscribe.again_channel_note")
+    return ""
 
 
 def _require_bot_can_post(ctx: Ctx) -> None:
@@ -118,7 +145,8 @@ def _new_subscription(ctx: Ctx, team_id: int) -> Subscription:
         team_id=team_id, enabled=True, paused=False, at_time=DEFAULTS["at"], timezone=settings.timezone,
         weekdays=DEFAULTS["days"], delivery=DEFAULTS["to"], persona=settings.persona, language=settings.language,
         holidays=settings.holidays, check_day=DEFAULTS["check"], escalate=DEFAULTS["escalate"],
-        mention=DEFAULTS["mention"], failure_streak=0, created_at=ctx.now, updated_at=ctx.now)
+        mention=DEFAULTS["mention"], again_times="", digest_day=None, digest_time=None, failure_streak=0,
+        created_at=ctx.now, updated_at=ctx.now)
 
 
 def _apply(subscription: Subscription, options: dict, now: datetime) -> None:
@@ -142,6 +170,12 @@ def _apply(subscription: Subscription, options: dict, now: datetime) -> None:
         subscription.escalate = options["escalate"]
     if "mention" in options:
         subscription.mention = options["mention"]
+    if "again" in options:
+        subscription.again_times = ",".join(t.strftime("%H:%M") for t in options["again"])
+    if "digest" in options:
+        day, at = options["digest"] or (None, None)
+        subscription.digest_day = day
+        subscription.digest_time = at.strftime("%H:%M") if at is not None else None
     subscription.updated_at = now
 
 
@@ -153,6 +187,9 @@ def describe(ctx: Ctx, subscription: Subscription) -> str:
         f"to {subscription.delivery}", f"persona {subscription.persona}", f"lang {subscription.language}",
         f"holidays {subscription.holidays or 'none'}", f"check {subscription.check_day}",
         f"escalate {subscription.escalate}", f"mention {'on' if subscription.mention else 'off'}",
+        f"again {','.join(nudge_times(subscription)) or 'off'}",
+        "digest " + (f"{WEEKDAY_NAMES[subscription.digest_day]} {subscription.digest_time}"
+                     if subscription.digest_day is not None and subscription.digest_time else "off"),
     ]
     return "`" + " ".join(parts) + "`"
 
@@ -165,12 +202,32 @@ def _days_text(days: frozenset[int]) -> str:
 
 
 def _next_line(ctx: Ctx, session, subscription: Subscription) -> str:
-    seen = outlook(session, subscription, ctx.now, timedelta(minutes=ctx.settings.catchup_minutes))
-    if seen.next_at is None:
-        return "—"
-    local = seen.next_at.astimezone(ZoneInfo(subscription.timezone))
+    """When reminders go out next: nudges still to come today, the next
+    morning run (with its nudges), the next digest."""
+    catchup = timedelta(minutes=ctx.settings.catchup_minutes)
+    seen = outlook(session, subscription, ctx.now, catchup)
+    zone = ZoneInfo(subscription.timezone)
+    nudges = nudge_times(subscription) if subscription.delivery != "channel" else []
+    parts = []
+    local_now = ctx.now.astimezone(zone).strftime("%H:%M")
+    later_today = [t for t in nudges if t > local_now]
+    if seen.todays_work_date is not None and later_today:
+        parts.append(f"again {', '.join(later_today)} → {seen.todays_work_date.isoformat()}")
+    if seen.next_at is not None:
+        text = f"{_local_day(ctx, seen.next_at, zone)} {seen.next_at.astimezone(zone):%H:%M} {subscription.timezone}"
+        if seen.next_work_date is not None:
+            text += f" → {seen.next_work_date.isoformat()}"
+        if nudges:
+            text += f", again {', '.join(nudges)}"
+        parts.append(text)
+    digest_at = next_digest_at(session, subscription, ctx.now, catchup)
+    if digest_at is not None:
+        parts.append(f"digest {_local_day(ctx, digest_at, zone)} {digest_at.astimezone(zone):%H:%M}")
+    return "; ".join(parts) or "—"
+
+
+def _local_day(ctx: Ctx, when, zone) -> str:
+    """``2026-12-02 (Wed)``, with the weekday in the reply's language: ``(水)``."""
+    local = when.astimezone(zone)
     weekday = _WEEKDAY_LABELS.get(language_of(ctx.lang), _WEEKDAY_LABELS["en"])[local.weekday()]
-    text = f"{local:%Y-%m-%d} ({weekday}) {local:%H:%M} {subscription.timezone}"
-    if seen.next_work_date is not None:
-        text += f" → {seen.next_work_date.isoformat()}"
-    return text
+    return f"{local:%Y-%m-%d} ({weekday})"

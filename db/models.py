@@ -183,6 +183,11 @@ class Subscription(Base):
     check_day: Mapped[str] = mapped_column(String(16), default="previous")  # previous | same-day
     escalate: Mapped[int] = mapped_column(Integer, default=3)
     mention: Mapped[bool] = mapped_column(Boolean, default=True)
+    # `again 13:00,17:00`: nudge times, sorted, comma-separated; '' for none.
+    again_times: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # `digest fri 17:00`: weekday (Mon=0) and local time; both None for `digest off`.
+    digest_day: Mapped[int | None] = mapped_column(Integer)
+    digest_time: Mapped[str | None] = mapped_column(String(5))
     failure_streak: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -190,9 +195,16 @@ class Subscription(Base):
     team: Mapped[Team] = relationship()
 
 
-class ReminderRun(Base):
-    """One subscription's reminder on one local date: at most one, ever.
+MORNING = ""  # the slot of the morning reminder
+DIGEST = "digest"  # the slot of the weekly digest
 
+
+class ReminderRun(Base):
+    """One subscription's reminder on one local date: at most one, ever, per slot.
+
+    The slot says which reminder of the day: ``''`` the morning run, ``'again
+    HH:MM'`` a nudge, ``'digest'`` the weekly digest. Whatever counts mornings
+    (escalation, chased dates, the work date of today's run) reads slot ``''``.
     Inserting the row is the claim; ``lease_until`` lets another replica take
     over a run whose claimant died between claiming and planning.
     """
@@ -202,7 +214,8 @@ class ReminderRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     local_date: Mapped[date] = mapped_column(Date)
-    work_date: Mapped[date] = mapped_column(Date)
+    slot: Mapped[str] = mapped_column(String(16), default=MORNING, server_default=MORNING)
+    work_date: Mapped[date] = mapped_column(Date)  # a digest: the last work day it covers
     state: Mapped[str] = mapped_column(String(16))  # claimed | planned | sent | skipped | failed
     reason: Mapped[str | None] = mapped_column(String(64))
     claimed_by: Mapped[str | None] = mapped_column(String(64))
@@ -214,7 +227,7 @@ class ReminderRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        UniqueConstraint("subscription_id", "local_date", name="uq_runs_subscription_local_date"),
+        UniqueConstraint("subscription_id", "local_date", "slot", name="uq_runs_subscription_local_date_slot"),
         Index("ix_runs_state", "state"),
     )
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.models import Absence, Member, ReminderRun, Report, RosterEntry, Subscription
+from db.models import MORNING, Absence, Member, ReminderRun, Report, RosterEntry, Subscription
 
 CHASE_LOOKBACK_DAYS = 60
 
@@ -86,7 +86,8 @@ def chased_dates_still_missing(session: Session, member_id: int, exclude: date |
     query = (
         select(ReminderRun.work_date, ReminderRun.missing, Subscription.team_id)
         .join(Subscription, Subscription.id == ReminderRun.subscription_id)
-        .where(Subscription.team_id.in_(teams), ReminderRun.state.in_(("planned", "sent")))
+        .where(Subscription.team_id.in_(teams), ReminderRun.state.in_(("planned", "sent")),
+               ReminderRun.slot == MORNING)
         .order_by(ReminderRun.work_date.desc())
         .limit(200)
     )

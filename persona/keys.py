@@ -91,6 +91,12 @@ _key("reminder.outside_channel", "DM to a roster member who is not in the team's
      "name date command channel", "command")
 _key("reminder.snoozed", "The DM sent again after 'Remind me in 1 hour'.",
      "name date command", "command")
+_key("reminder.again", "A nudge (`again HH:MM`): one more DM later the same day to a member still missing.",
+     "name date command", "command")
+_key("reminder.again_stern", "A nudge to a member missing {streak} reminders in a row (`escalate N` reached).",
+     "name date command streak", "command")
+_key("reminder.broken", "The morning DM to a member whose {streak} work days in a row this miss would end: colder.",
+     "name date command streak", "command streak")
 _key("praise", "Channel post (or leaders' DM) when everyone has reported.", "date count")
 
 # --- what leaders are told ---------------------------------------------------
@@ -123,12 +129,18 @@ _key("status.no_subscription", "Note: no subscription, so the previous Mon-Fri d
 _key("status.source_unreachable", "The outside report source could not be read: reports there are not counted.",
      "date", "date")
 _key("status.posted", "Ephemeral acknowledgement after `/report-status public`.")
+_key("status.streaks", "Line after the missing members: the longest current streaks, {streaks} as '@name (N)' items.",
+     "streaks", "streaks")
 
 # --- /report and absences ---------------------------------------------------
 _key("report.filed", "A report was filed for {date}.", "date", "date")
 _key("report.replaced", "A report replaced the earlier one for {date}.", "date", "date")
 _key("report.still_missing", "Earlier chased dates still missing, with the command to file them.",
      "dates command", "dates command")
+_key("report.streak_start", "After /report: the first work day of a streak ({streak} is 1).", "streak")
+_key("report.streak", "After /report: {streak} work days in a row.", "streak", "streak")
+_key("report.streak_long", "After /report: a long streak of {streak} work days in a row; respect grows with it.",
+     "streak", "streak")
 _key("report.dialog_opened", "Ephemeral line after `/report` opened the dialog.")
 _key("report.dialog_failed", "The dialog could not be opened (e.g. an expired trigger): use the command.",
      "command", "command")
@@ -144,8 +156,20 @@ _key("subscribe.created", "Subscription created; {next} is the next reminder.", 
 _key("subscribe.updated", "Subscription changed.", "summary next", "summary next")
 _key("subscribe.reenabled", "Subscription switched back on.", "summary next", "summary next")
 _key("subscribe.paused_note", "Added when the subscription paused itself after failed deliveries.")
+_key("subscribe.again_channel_note", "Added when `again` is set in channel mode: nudges are DMs (dm and both modes).")
 _key("unsubscribe.done", "Reminders switched off for this channel.")
 _key("unsubscribe.none", "There was nothing to switch off.")
+
+# --- the weekly digest (`/subscribe digest DAY HH:MM`) ------------------------
+_key("digest.header", "First line: the week from {first} to {last}, {filed} of {expected} reports ({rate}).",
+     "first last filed expected rate", "first last")
+_key("digest.day", "One line per work day of the week: its report rate ({day} is a digest.weekdays name).",
+     "date day filed expected rate", "date filed expected")
+_key("digest.weekdays", "Weekday names for digest.day, Monday first, separated by spaces.", common=True)
+_key("digest.perfect", "Who filed every work day they were expected: named and praised.", "names count", "names")
+_key("digest.nobody_perfect", "Nobody filed every work day this week.")
+_key("digest.streaks", "The longest current streaks, {streaks} as '@name (N)' items.", "streaks", "streaks")
+_key("digest.missing", "Members on a long missing streak, named without a mention.", "names count", "names")
 
 # --- /team -------------------------------------------------------------------
 _key("team.added", "Members added to the roster.", "names", "names")
@@ -195,6 +219,8 @@ _key("error.unknown_command", "A slash command nippo does not serve; {commands} 
      "command commands", "commands")
 _key("error.bad_value", "{value} is no valid value for {option}; {expected} is the grammar.",
      "option value expected", "option value")
+_key("error.again_not_after_at", "A nudge time {again} is not later than the reminder time {at}.",
+     "again at", "again at")
 _key("error.bad_timezone", "Not an IANA time zone.", "value", "value")
 _key("error.unknown_persona", "No such persona; {choices} lists them.", "value choices", "value choices")
 _key("error.unknown_user", "No such Mattermost users.", "names", "names")

@@ -3,12 +3,12 @@ absences neither count nor break them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from bot.outlook import work_day_test
 from db import queries
 from db.models import Member, RosterEntry, Subscription, Team, TeamDayOff
-from db.streaks import streak_from, streaks
+from db.streaks import Ask, streak_from, streaks, streaks_for
 
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 MON_FRI = {0, 1, 2, 3, 4}
@@ -75,3 +75,49 @@ def test_an_absence_another_team_set_breaks_nothing_and_counts_nothing_here(data
         here = streaks(session, [alice], team_id, date(2026, 11, 27), work_day_test(session, team_id))
         there = streaks(session, [alice], other_id, date(2026, 11, 27), work_day_test(session, other_id))
     assert here == {alice: 0} and there == {alice: 1}
+
+
+def file_work_days(database, member_id: int, last: date, count: int) -> None:
+    """Reports on the ``count`` Monday–Friday days up to ``last``."""
+    day = last
+    with database.write() as session:
+        while count:
+            if weekdays(day):
+                queries.save_report(session, member_id, day, "x", "command", NOW)
+                count -= 1
+            day -= timedelta(days=1)
+
+
+def test_a_streak_longer_than_the_first_look_back_is_counted_in_full(database):
+    team_id, other_id, alice = seed(database)
+    file_work_days(database, alice, date(2026, 11, 27), 130)  # half a year, no gap
+    with database.read() as session:
+        found = streaks(session, [alice], other_id, date(2026, 11, 27), weekdays)
+    assert found == {alice: 130}
+
+
+def test_a_capped_look_back_stops_counting_at_its_end(database):
+    team_id, other_id, alice = seed(database)
+    file_work_days(database, alice, date(2026, 11, 27), 130)
+    with database.read() as session:
+        found = streaks_for(session, [Ask(alice, other_id, date(2026, 11, 27))], {other_id: weekdays}, max_days=28)
+    assert found == {Ask(alice, other_id, date(2026, 11, 27)): 20}  # four weeks of work days
+
+
+def test_many_streaks_on_their_own_teams_calendars_at_once(database):
+    team_id, other_id, alice = seed(database)
+    with database.write() as session:
+        bob = Member(user_id="u2", username="bob")
+        session.add(bob)
+        session.flush()
+        bob = bob.id
+    file_work_days(database, alice, date(2026, 11, 19), 40)
+    file_work_days(database, bob, date(2026, 11, 27), 3)
+    with database.write() as session:  # 11-20 is a day off for the first team only
+        queries.save_report(session, alice, date(2026, 11, 23), "x", "command", NOW)
+    asks = [Ask(alice, team_id, date(2026, 11, 23)), Ask(alice, other_id, date(2026, 11, 23)),
+            Ask(bob, other_id, date(2026, 11, 27)), Ask(bob, None, date(2026, 11, 26))]
+    with database.read() as session:
+        calendars = {team_id: work_day_test(session, team_id), other_id: weekdays, None: weekdays}
+        found = streaks_for(session, asks, calendars)
+    assert [found[ask] for ask in asks] == [41, 1, 3, 2]

@@ -1,17 +1,22 @@
 """Which runs are due, and claiming them.
 
 Inserting the ReminderRun row is the claim: the unique (subscription, local
-date) lets exactly one process in, whatever the replicas, restarts or
+date, slot) lets exactly one process in, whatever the replicas, restarts or
 mid-day changes to the subscription; a run recorded as skipped counts as had.
 A claim holds a lease so a claimant that dies is taken over; leases are
 judged by the real clock, so a tick played ahead of time never takes over a
 claim that is still held.
+
+Besides the morning run (slot ``''``) a day may have nudges (``'again
+HH:MM'``, in dm and both modes, after a morning run that was sent) and a week
+its digest (``'digest'``, at most one in any seven days). They are found in
+the same few queries as the morning runs, whatever the number of subscriptions.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -20,9 +25,9 @@ from sqlalchemy.orm import Session
 from bot import calendar
 from bot.reminders import snapshot
 from bot.reminders.bulk import insert_ignoring_conflicts
-from bot.reminders.common import CLAIMED, RUN_LEASE, SKIPPED, TickTime
+from bot.reminders.common import CLAIMED, DIGEST_SLOT, FAILED, RUN_LEASE, SENT, SKIPPED, TickTime, nudge_slot
 from bot.reminders.snapshot import Sub
-from db.models import ReminderRun, Subscription
+from db.models import MORNING, ReminderRun, Subscription
 
 log = logging.getLogger("nippo.reminders")
 
@@ -32,6 +37,12 @@ class Due:
     sub: Sub
     run: calendar.DueRun
     deadline: datetime
+    slot: str = MORNING
+    skip: str | None = None  # recorded as skipped for this reason, never sent
+
+    @property
+    def skip_reason(self) -> str | None:
+        return "late" if self.run.late else self.skip
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,7 @@ class Claim:
     work_date: date
     deadline: datetime
     reason: str | None = None  # why an earlier try did not plan it
+    slot: str = MORNING
 
 
 def due_runs(session: Session, now: datetime, catchup: timedelta,
@@ -57,15 +69,55 @@ def due_runs(session: Session, now: datetime, catchup: timedelta,
     candidates = []
     for sub in subs:
         try:
-            schedule = sub.schedule(off.get(sub.team_id, frozenset()))
-            run = calendar.due_run(schedule, now, catchup)
+            candidates += _candidates(sub, sub.schedule(off.get(sub.team_id, frozenset())), now, catchup)
         except Exception:  # a setting the calendar refuses (only old rows): the others still run
             log.exception("subscription %s: cannot compute its schedule; skipped", sub.id)
-            continue
-        if run is not None:
-            candidates.append(Due(sub, run, run.scheduled_at + catchup))
-    had = snapshot.runs_on(session, {due.run.local_date for due in candidates})
-    return [d for d in candidates if (d.sub.id, d.run.local_date) not in had], {s.id: s for s in subs}
+    dates = {due.run.local_date for due in candidates}
+    # A digest looks back a week: one in the six days before means this week had it.
+    dates |= {due.run.local_date - timedelta(days=n) for due in candidates if due.slot == DIGEST_SLOT
+              for n in range(1, calendar.DIGEST_GAP.days)}
+    had = snapshot.runs_on(session, dates)
+    return [d for d in (_judged(d, had) for d in candidates) if d is not None], {s.id: s for s in subs}
+
+
+def _candidates(sub: Sub, schedule: calendar.Schedule, now: datetime, catchup: timedelta) -> list[Due]:
+    """The runs of one subscription whose time has come, had or not."""
+    found = []
+    run = calendar.due_run(schedule, now, catchup)
+    if run is not None:
+        found.append(Due(sub, run, run.scheduled_at + catchup))
+    for at in sub.nudges():
+        nudge = calendar.due_nudge(schedule, at, now, catchup)
+        if nudge is not None:
+            found.append(Due(sub, nudge, nudge.scheduled_at + catchup, slot=nudge_slot(at)))
+    weekly = sub.digest()
+    if weekly is not None:
+        digest = calendar.due_digest(schedule, *weekly, now, catchup)
+        if digest is not None:
+            # its work date is the last work day of its week, or no work day when the week had none
+            skip = None if calendar.is_work_day(schedule, digest.work_date) else "no work day"
+            found.append(Due(sub, digest, digest.scheduled_at + catchup, slot=DIGEST_SLOT, skip=skip))
+    return found
+
+
+def _judged(due: Due, had: dict) -> Due | None:
+    """The candidate if no process has had it: a nudge follows a morning run
+    that went out (and waits while that one is still on its way); a digest
+    comes at most once in seven days."""
+    sub_id, local_date = due.sub.id, due.run.local_date
+    if (sub_id, local_date, due.slot) in had:
+        return None
+    if due.slot == DIGEST_SLOT:
+        recent = any((sub_id, local_date - timedelta(days=n), DIGEST_SLOT) in had
+                     for n in range(1, calendar.DIGEST_GAP.days))
+        return None if recent else due
+    if due.slot != MORNING:
+        morning = had.get((sub_id, local_date, MORNING))
+        if morning in (SKIPPED, FAILED):
+            return replace(due, skip="no morning reminder")
+        if morning != SENT and not due.run.late:
+            return None  # no morning run yet, or it is still on its way: later
+    return due
 
 
 def claim(session: Session, dues: list[Due], tick: TickTime, owner: str) -> tuple[list[Claim], list[Due]]:
@@ -74,22 +126,24 @@ def claim(session: Session, dues: list[Due], tick: TickTime, owner: str) -> tupl
     now = tick.now
     lease = tick.lease(RUN_LEASE)
     rows = [{
-        "subscription_id": due.sub.id, "local_date": due.run.local_date, "work_date": due.run.work_date,
-        "state": SKIPPED if due.run.late else CLAIMED, "reason": "late" if due.run.late else None,
-        "claimed_by": owner, "lease_until": None if due.run.late else lease,
+        "subscription_id": due.sub.id, "local_date": due.run.local_date, "slot": due.slot,
+        "work_date": due.run.work_date, "state": SKIPPED if due.skip_reason else CLAIMED, "reason": due.skip_reason,
+        "claimed_by": owner, "lease_until": None if due.skip_reason else lease,
         "scheduled_at": due.run.scheduled_at, "deadline": due.deadline, "created_at": now,
-        "finished_at": now if due.run.late else None,
+        "finished_at": now if due.skip_reason else None,
     } for due in dues]
-    won = dict(insert_ignoring_conflicts(session, ReminderRun, rows, returning=("subscription_id", "id")))
+    won = {(sub_id, slot): run_id for sub_id, slot, run_id in insert_ignoring_conflicts(
+        session, ReminderRun, rows, returning=("subscription_id", "slot", "id"))}
     claims, skipped = [], []
     for due in dues:
-        run_id = won.get(due.sub.id)
+        run_id = won.get((due.sub.id, due.slot))
         if run_id is None:
             continue
-        if due.run.late:
+        if due.skip_reason:
             skipped.append(due)
         else:
-            claims.append(Claim(run_id, due.sub, due.run.local_date, due.run.work_date, due.deadline))
+            claims.append(Claim(run_id, due.sub, due.run.local_date, due.run.work_date, due.deadline,
+                                slot=due.slot))
     return claims, skipped
 
 
@@ -127,5 +181,5 @@ def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub]
         .returning(ReminderRun.id)
         .execution_options(synchronize_session=False)
     ))
-    return [Claim(s.run_id, subs[s.subscription_id], s.local_date, s.work_date, s.deadline, s.reason)
+    return [Claim(s.run_id, subs[s.subscription_id], s.local_date, s.work_date, s.deadline, s.reason, s.slot)
             for s in stale if s.run_id in taken and s.subscription_id in subs]

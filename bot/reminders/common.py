@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.reminders.limiter import RateGate
+from db.models import DIGEST as DIGEST_RUN
 
 # Run states (docs/reminders.md): claimed -> planned -> sent | failed, or skipped.
 CLAIMED, PLANNED, SENT, SKIPPED, FAILED = "claimed", "planned", "sent", "skipped", "failed"
@@ -29,11 +30,26 @@ CLAIMED, PLANNED, SENT, SKIPPED, FAILED = "claimed", "planned", "sent", "skipped
 CHANNEL, DM, SUMMARY, MEMBERSHIP, SNOOZE, NOTICE = "channel", "dm", "summary", "membership", "snooze", "notice"
 # A post a command asked for (`/report-status public`), belonging to no run.
 STATUS = "status"
+DIGEST = "digest"  # the weekly digest's channel post
 # The kinds whose fate decides a run's outcome; notices to leaders never do,
 # or a leader with DMs closed would make every run fail.
-OUTCOME_KINDS = (CHANNEL, DM, SUMMARY)
+OUTCOME_KINDS = (CHANNEL, DM, SUMMARY, DIGEST)
 # Kinds a run waits for before it is finished.
-RUN_KINDS = (CHANNEL, DM, SUMMARY, MEMBERSHIP)
+RUN_KINDS = (CHANNEL, DM, SUMMARY, MEMBERSHIP, DIGEST)
+
+# Run slots besides the morning run's '' (db.models.MORNING): a nudge is
+# 'again HH:MM', the weekly digest 'digest'.
+DIGEST_SLOT = DIGEST_RUN
+_NUDGE_PREFIX = "again "
+
+
+def nudge_slot(at) -> str:
+    return f"{_NUDGE_PREFIX}{at.strftime('%H:%M')}"
+
+
+def nudge_time(slot: str) -> str | None:
+    """'13:00' for the slot 'again 13:00'; None for any other slot."""
+    return slot[len(_NUDGE_PREFIX):] if slot.startswith(_NUDGE_PREFIX) else None
 
 # Outbox states.
 PENDING, SENDING, DELIVERED, CANCELLED, UNDELIVERABLE, DROPPED = (

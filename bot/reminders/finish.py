@@ -18,13 +18,13 @@ from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.reminders import snapshot
-from bot.reminders.common import (CHANNEL, DELIVERED, DROPPED, FAILED, OPEN_STATES, OUTCOME_KINDS,
+from bot.reminders.common import (CHANNEL, DELIVERED, DIGEST_SLOT, DROPPED, FAILED, OPEN_STATES, OUTCOME_KINDS,
                                   PAUSE_AFTER_FAILED_RUNS, PLANNED, RUN_KINDS, SENT, UNDELIVERABLE, TickTime)
 from bot.reminders.notices import channel_ref, notice_rows
 from bot.reminders.plan import leaders_of
 from bot.reminders.planner import RunLine, insert_messages
 from bot.reminders.sender import GONE_PREFIX
-from db.models import Absence, MissingStreak, OutboxMessage, ReminderRun, Report, Subscription
+from db.models import MORNING, Absence, MissingStreak, OutboxMessage, ReminderRun, Report, Subscription
 
 UNDELIVERABLE_REASON = "undeliverable"
 ERROR_REASON = "error"  # failed for good, but not because the target is gone: no pause
@@ -39,7 +39,8 @@ def finish_runs(services, tick: TickTime) -> list[RunLine]:
 def _finish(services, session: Session, tick: TickTime) -> list[RunLine]:
     still_open = exists().where(OutboxMessage.run_id == ReminderRun.id, OutboxMessage.kind.in_(RUN_KINDS),
                                 OutboxMessage.state.in_(OPEN_STATES))
-    query = (select(ReminderRun.id, ReminderRun.subscription_id, ReminderRun.work_date, ReminderRun.missing)
+    query = (select(ReminderRun.id, ReminderRun.subscription_id, ReminderRun.work_date, ReminderRun.missing,
+                    ReminderRun.slot)
              .where(ReminderRun.state == PLANNED, ~still_open).order_by(ReminderRun.work_date, ReminderRun.id))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # two replicas finishing at once
@@ -67,11 +68,14 @@ def _finish(services, session: Session, tick: TickTime) -> list[RunLine]:
     if not runs:
         return []
     subs = snapshot.subscriptions_by_id(session, {run.subscription_id for run in runs})
-    sent = [run for run in runs if outcomes[run.id][0] == SENT]
-    _update_streaks(session, sent, subs)
-    _count_failures(services, session, tick, runs, outcomes, subs)
+    # Escalation and pausing count mornings: a day with two nudges is one miss,
+    # and one member's closed DMs must not pause a team in a single day.
+    mornings = [run for run in runs if run.slot == MORNING]
+    _update_streaks(session, [run for run in mornings if outcomes[run.id][0] == SENT], subs)
+    _count_failures(services, session, tick, mornings, outcomes, subs)
     return [RunLine(run.id, run.subscription_id, subs[run.subscription_id].channel_name if run.subscription_id in subs
-                    else "?", run.work_date, len(run.missing or []), _status(outcomes[run.id])) for run in runs]
+                    else "?", run.work_date, None if run.slot == DIGEST_SLOT else len(run.missing or []),
+                    _status(outcomes[run.id]), run.slot) for run in runs]
 
 
 def _outcome(tally: dict) -> tuple[str, str | None]:

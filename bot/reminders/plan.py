@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.reminders.common import CHANNEL, DM, MEMBERSHIP, NOTICE, PENDING, SUMMARY, new_post_id, person
-from bot.reminders.snapshot import Person, Sub
+from bot.reminders.snapshot import Missed, Person, Sub
 from bot.reminders.texts import persona_for, split_channel
+from db.streaks import LONG_STREAK
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,11 @@ def leaders_of(roster: list[Person]) -> list[list[str]]:
 
 
 def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Person], filed: Filed,
-             streaks: dict, now: datetime, deadline: datetime) -> RunPlan:
+             streaks: dict[tuple[int, int], Missed], now: datetime, deadline: datetime,
+             kept: dict[int, int] | None = None) -> RunPlan:
+    """``kept``: the work days in a row each missing member had reported
+    before ``work_date`` (the streak this miss would end), where known."""
+    kept = kept or {}
     missing, expected = who_is_missing(roster, sub.team_id, work_date, filed)
     plan = RunPlan(missing=missing, expected=expected)
     if expected == 0:
@@ -70,10 +75,10 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
 
     chased = []
     for member in missing:
-        before, told = streaks.get((sub.id, member.member_id), (0, False))
-        entry = {**person(member.member_id, member.user_id, member.username, member.key), "s": before + 1}
+        missed = streaks.get((sub.id, member.member_id), Missed(0, False, None))
+        entry = {**person(member.member_id, member.user_id, member.username, member.key), "s": missed.streak + 1}
         chased.append(entry)
-        if sub.escalate > 0 and before + 1 >= sub.escalate and not told:
+        if sub.escalate > 0 and missed.streak + 1 >= sub.escalate and not missed.told:
             plan.escalated.append(member.member_id)
 
     if sub.delivery in ("channel", "both"):
@@ -89,8 +94,14 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
             add(f"membership:{run_id}", MEMBERSHIP, channel_id=sub.channel_id, members=chased)
     if sub.delivery in ("dm", "both"):
         for entry in chased:
-            add(dm_key(entry["u"], work_date), DM, recipient=entry["u"], member=entry,
-                text_key=dm_text_key(entry, sub.escalate))
+            text_key = dm_text_key(entry, sub.escalate)
+            at_stake = kept.get(entry["m"], 0)
+            if text_key == "reminder.dm" and at_stake >= LONG_STREAK:
+                # the miss that would end a long streak: the persona is colder
+                add(dm_key(entry["u"], work_date), DM, recipient=entry["u"], member=entry,
+                    text_key="reminder.broken", streak=at_stake)
+            else:
+                add(dm_key(entry["u"], work_date), DM, recipient=entry["u"], member=entry, text_key=text_key)
     if sub.delivery == "dm":
         for user_id, _username in common["leaders"]:
             add(f"summary:{run_id}:{user_id}", SUMMARY, recipient=user_id, members=chased)

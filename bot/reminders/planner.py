@@ -20,14 +20,17 @@ from bot.reminders import snapshot
 from bot.reminders.claim import Claim
 from bot.reminders.bulk import insert_ignoring_conflicts, reopen_by_key, update_by_id
 from bot.reminders.common import (
-    CHANNEL, CLAIMED, DM, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_KINDS, PLANNED, SOURCE_RETRY, SUMMARY,
-    UNDELIVERABLE, TickTime,
+    CHANNEL, CLAIMED, DIGEST_SLOT, DM, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_KINDS, PLANNED, SKIPPED,
+    SOURCE_RETRY, SUMMARY, UNDELIVERABLE, TickTime, nudge_time,
 )
+from bot.reminders.digest import plan_digest
+from bot.reminders.inputs import Inputs, dates_of, gather
 from bot.reminders.notices import notice_rows
-from bot.reminders.plan import Filed, leaders_of, plan_run
+from bot.reminders.nudge import plan_nudge
+from bot.reminders.plan import Filed, RunPlan, leaders_of, plan_run, who_is_missing
 from bot.reminders.texts import channel_text, dm_text, notice_text, persona_for, praise_text, summary_text
 from bot.sources import SourceUnavailable
-from db.models import OutboxMessage, ReminderRun
+from db.models import MORNING, OutboxMessage, ReminderRun
 
 log = logging.getLogger("nippo.reminders")
 
@@ -46,13 +49,17 @@ class RunLine:
     work_date: date
     missing: int | None
     status: str
+    slot: str = MORNING
     # A dry run's messages in full: (to whom, text).
     messages: list[tuple[str, str]] = field(default_factory=list)
 
     def __str__(self) -> str:
+        where = f"subscription {self.subscription_id} ~{self.channel_name}"
+        if self.slot == DIGEST_SLOT:
+            return f"{where} weekly digest up to work date {self.work_date.isoformat()}: {self.status}"
+        what = "work date" if self.slot == MORNING else f"nudge {nudge_time(self.slot)} work date"
         missing = "-" if self.missing is None else str(self.missing)
-        return (f"subscription {self.subscription_id} ~{self.channel_name} work date {self.work_date.isoformat()}"
-                f" missing {missing}: {self.status}")
+        return f"{where} {what} {self.work_date.isoformat()} missing {missing}: {self.status}"
 
 
 def outside_keys(source, work_dates: set[date]) -> tuple[dict, set]:
@@ -75,7 +82,8 @@ def outside_keys(source, work_dates: set[date]) -> tuple[dict, set]:
 def plan_claims(services, tick: TickTime, owner: str, claims: list[Claim]) -> list[RunLine]:
     if not claims:
         return []
-    keys, unavailable = outside_keys(services.source, {c.work_date for c in claims if c.deadline >= tick.now})
+    keys, unavailable = outside_keys(services.source, {d for c in claims if c.deadline >= tick.now
+                                                       for d in dates_of(c)})
     with services.database.write() as session:
         return _plan(services, session, tick, owner, claims, keys, unavailable)
 
@@ -91,21 +99,25 @@ def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[C
     claims = [c for c in claims if c.run_id in owned]
     team_ids = {c.sub.team_id for c in claims}
     rosters = snapshot.rosters(session, team_ids, getattr(services.source, "member_key", "username"))
-    reported, absent = snapshot.filed(session, team_ids, {c.work_date for c in claims})
+    reported, absent = snapshot.filed(session, team_ids, {d for c in claims for d in dates_of(c)})
     filed = Filed(reported, absent, keys)
-    streaks = snapshot.streaks(session, {c.sub.id for c in claims})
+    missed = snapshot.streaks(session, {c.sub.id for c in claims})
+    live = [c for c in claims if now <= c.deadline and not dates_of(c) & unavailable]
+    inputs = gather(session, live, rosters, filed)
 
     rows, updates, lines = [], [], []
     for c in claims:
         roster = rosters.get(c.sub.team_id, [])
-        line = RunLine(c.run_id, c.sub.id, c.sub.channel_name, c.work_date, None, "")
+        line = RunLine(c.run_id, c.sub.id, c.sub.channel_name, c.work_date, None, "", c.slot)
         lines.append(line)
         if now > c.deadline:
-            waited = c.work_date in unavailable or c.reason == WAITING
+            waited = bool(dates_of(c) & unavailable) or c.reason == WAITING
             reason = WAITING if waited else "not planned in time"
             updates.append({"id": c.run_id, "state": FAILED, "reason": reason, "lease_until": None,
                             "finished_at": now})
             line.status = f"failed ({reason})"
+            if c.slot != MORNING:
+                continue  # the morning run told the leaders whatever there was to tell
             context = {"persona": c.sub.persona, "lang": c.sub.language, "sub": c.sub.id,
                        "channel_name": c.sub.channel_name, "leaders": leaders_of(roster),
                        "date": c.work_date.isoformat()}
@@ -113,18 +125,23 @@ def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[C
                 rows += notice_rows(f"source:{c.run_id}", context, "leader.source_unreachable", now,
                                     run_id=c.run_id, work_date=c.work_date)
             else:  # its claimant died and nobody took over in time: what it would have sent is dropped
-                unsent = [r for r in plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, streaks, now,
+                unsent = [r for r in plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, missed, now,
                                               c.deadline).rows if r["kind"] in OUTCOME_KINDS]
                 if unsent:
                     rows += notice_rows(f"dropped:{c.run_id}", context, "leader.dropped", now, run_id=c.run_id,
                                         work_date=c.work_date, params={"count": len(unsent)})
-        elif c.work_date in unavailable:
+        elif dates_of(c) & unavailable:
             updates.append({"id": c.run_id, "state": CLAIMED, "reason": WAITING,
                             "lease_until": tick.lease(SOURCE_RETRY), "finished_at": None})
             line.status = "waiting (source unreachable)"
+        elif c.slot == DIGEST_SLOT and not inputs.digest_days.get(c.run_id):
+            # a team day off since it was claimed left the week without a work day
+            updates.append({"id": c.run_id, "state": SKIPPED, "reason": "no work day", "lease_until": None,
+                            "finished_at": now})
+            line.status = "skipped (no work day)"
         else:
             try:
-                plan = plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, streaks, now, c.deadline)
+                plan = _plan_one(services, c, roster, filed, missed, inputs, now)
             except Exception:  # one bad subscription must not stop the others; its lease runs out, then a retry
                 log.exception("planning run %s of subscription %s failed", c.run_id, c.sub.id)
                 line.status = "error (planning failed; retried when its claim expires)"
@@ -132,13 +149,26 @@ def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[C
             rows += plan.rows
             updates.append({"id": c.run_id, "state": PLANNED, "reason": None, "lease_until": None,
                             "missing": [m.member_id for m in plan.missing], "finished_at": None})
-            line.missing = len(plan.missing)
+            if c.slot != DIGEST_SLOT:
+                line.missing = len(plan.missing)
             line.status = "planned"
     insert_messages(session, rows)
     # One statement per shape of row, not per run.
     for shape in {tuple(u) for u in updates}:
         update_by_id(session, ReminderRun, [u for u in updates if tuple(u) == shape])
     return lines
+
+
+def _plan_one(services, c: Claim, roster: list, filed: Filed, missed: dict, inputs: Inputs, now) -> RunPlan:
+    if c.slot == DIGEST_SLOT:
+        week = dates_of(c)
+        return plan_digest(c.run_id, c.sub, inputs.digest_days[c.run_id], min(week), max(week), roster, filed,
+                           inputs.digest_streaks.get(c.run_id, {}), missed, now, c.deadline)
+    if c.slot != MORNING:
+        return plan_nudge(c.run_id, c.sub, c.slot, c.work_date, roster, filed, missed, inputs.snoozed, now,
+                          c.deadline)
+    return plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, missed, now, c.deadline,
+                    kept=inputs.kept.get(c.run_id))
 
 
 def insert_messages(session: Session, rows: list[dict]) -> None:
@@ -167,7 +197,7 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
     """What a tick would do, computed read-only (``nippo remind --dry-run``),
     with every message it would send written out in full."""
     lines = []
-    live = [d for d in dues if not d.run.late]
+    live = [d for d in dues if not d.skip_reason]
     keys, unavailable = outside_keys(services.source, {d.run.work_date for d in live})
     team_ids = {d.sub.team_id for d in live}
     rosters = snapshot.rosters(session, team_ids, getattr(services.source, "member_key", "username"))
@@ -175,14 +205,21 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
     filed = Filed(reported, absent, keys)
     streaks = snapshot.streaks(session, {d.sub.id for d in live})
     for due in dues:
-        line = RunLine(None, due.sub.id, due.sub.channel_name, due.run.work_date, None, "dry-run")
-        if due.run.late:
-            line.status = "dry-run: would be skipped (late)"
+        line = RunLine(None, due.sub.id, due.sub.channel_name, due.run.work_date, None, "dry-run", due.slot)
+        if due.skip_reason:
+            line.status = f"dry-run: would be skipped ({due.skip_reason})"
         elif due.run.work_date in unavailable:
             line.status = "dry-run: would wait (source unreachable)"
+        elif due.slot == DIGEST_SLOT:
+            line.status = "dry-run: would post the digest"
         else:
-            plan = plan_run(services, 0, due.sub, due.run.work_date, rosters.get(due.sub.team_id, []), filed,
-                            streaks, tick.now, due.deadline)
+            roster = rosters.get(due.sub.team_id, [])
+            if due.slot == MORNING:
+                plan = plan_run(services, 0, due.sub, due.run.work_date, roster, filed, streaks, tick.now,
+                                due.deadline)
+            else:  # a nudge; who has a snooze pending is left to the real tick
+                plan = plan_nudge(0, due.sub, due.slot, due.run.work_date, roster, filed, streaks, set(), tick.now,
+                                  due.deadline)
             line.missing = len(plan.missing)
             line.messages = preview_messages(services, plan.rows, tick.now)
             if not line.messages:

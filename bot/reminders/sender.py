@@ -19,8 +19,10 @@ from datetime import datetime, timedelta, timezone
 
 from bot.mattermost import MattermostError
 from bot.reminders import recheck
-from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DM, LEASE_MARGIN, MEMBERSHIP, NOTICE, PENDING,
-                                  SNOOZE, SOURCE_RETRY, STATUS, SUMMARY, UNDELIVERABLE, DeliveryOptions, TickTime)
+from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DIGEST, DM, LEASE_MARGIN, MEMBERSHIP, NOTICE,
+                                  PENDING, SNOOZE, SOURCE_RETRY, STATUS, SUMMARY, UNDELIVERABLE, DeliveryOptions,
+                                  TickTime)
+from bot.reminders.digest import digest_text
 from bot.reminders.limiter import Breaker
 from bot.reminders.outbox import Outcome, failed_target
 from bot.reminders.plan import dm_key, dm_text_key, outbox_row
@@ -171,6 +173,8 @@ class Sender:
             if check.is_done(payload["member"], work_date, payload.get("team")):
                 return Outcome(CANCELLED, error="filed before it was sent")
             return dm_text(persona, payload), persona, True
+        if kind == DIGEST:
+            return digest_text(persona, payload), persona, False
         members = payload.get("members") or []
         remaining = check.still_missing(members, work_date, payload.get("team"))
         if kind == SUMMARY:

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import calendar
-from bot.reminders.common import CLAIMED
-from db.models import Absence, Member, MissingStreak, ReminderRun, Report, RosterEntry, Subscription, Team, TeamDayOff
+from bot.reminders.common import CLAIMED, OPEN_STATES, SNOOZE
+from db.models import Absence, Member, MissingStreak, OutboxMessage, ReminderRun, Report, RosterEntry, Subscription, Team, TeamDayOff
 
 # Team days off further back than this cannot change today's work date.
 DAYS_OFF_LOOKBACK = timedelta(days=400)
@@ -36,17 +36,35 @@ class Sub:
     language: str
     escalate: int
     mention: bool
+    again_times: str  # '13:00,17:00'; '' for none
+    digest_day: int | None  # Mon=0; None: no digest
+    digest_time: str | None
+
+    def nudges(self) -> list[time]:
+        """The `again` times; none outside dm and both modes (never in channel mode)."""
+        if self.delivery not in ("dm", "both"):
+            return []
+        return [_clock(text) for text in self.again_times.split(",") if text]
+
+    def digest(self) -> tuple[int, time] | None:
+        if self.digest_day is None or not self.digest_time:
+            return None
+        return self.digest_day, _clock(self.digest_time)
 
     def schedule(self, days_off: frozenset[date]) -> calendar.Schedule:
-        hour, minute = (int(part) for part in self.at_time.split(":"))
         return calendar.Schedule(
-            at=time(hour, minute),
+            at=_clock(self.at_time),
             timezone=self.timezone,
             weekdays=frozenset(int(d) for d in self.weekdays.split(",") if d.strip().isdigit()),
             holiday_country=self.holidays or None,
             days_off=days_off,
             check=self.check_day,
         )
+
+
+def _clock(text: str) -> time:
+    hour, minute = (int(part) for part in text.split(":"))
+    return time(hour, minute)
 
 
 @dataclass(frozen=True)
@@ -68,13 +86,14 @@ class Stale:
     work_date: date
     deadline: datetime
     reason: str | None
+    slot: str
 
 
 _SUB_COLUMNS = (
     Subscription.id, Subscription.team_id, Team.channel_id, Team.channel_name, Subscription.at_time,
     Subscription.timezone, Subscription.weekdays, Subscription.holidays, Subscription.check_day,
     Subscription.delivery, Subscription.persona, Subscription.language, Subscription.escalate,
-    Subscription.mention,
+    Subscription.mention, Subscription.again_times, Subscription.digest_day, Subscription.digest_time,
 )
 
 
@@ -108,19 +127,20 @@ def days_off(session: Session, since: date) -> dict[int, frozenset[date]]:
     return {team_id: frozenset(days) for team_id, days in found.items()}
 
 
-def runs_on(session: Session, local_dates: set[date]) -> set[tuple[int, date]]:
-    """(subscription, local date) pairs that already had their run."""
+def runs_on(session: Session, local_dates: set[date]) -> dict[tuple[int, date, str], str]:
+    """(subscription, local date, slot) of the runs these dates had -> their state."""
     if not local_dates:
-        return set()
-    rows = session.execute(select(ReminderRun.subscription_id, ReminderRun.local_date)
+        return {}
+    rows = session.execute(select(ReminderRun.subscription_id, ReminderRun.local_date, ReminderRun.slot,
+                                  ReminderRun.state)
                            .where(ReminderRun.local_date.in_(sorted(local_dates))))
-    return {(sub_id, local_date) for sub_id, local_date in rows}
+    return {(sub_id, local_date, slot): state for sub_id, local_date, slot, state in rows}
 
 
 def stale_claims(session: Session, now: datetime) -> list[Stale]:
     rows = session.execute(
         select(ReminderRun.id, ReminderRun.subscription_id, ReminderRun.local_date, ReminderRun.work_date,
-               ReminderRun.deadline, ReminderRun.reason)
+               ReminderRun.deadline, ReminderRun.reason, ReminderRun.slot)
         .where(ReminderRun.state == CLAIMED, ReminderRun.lease_until <= now)
         .order_by(ReminderRun.id)
     )
@@ -161,13 +181,32 @@ def filed(session: Session, team_ids: set[int], work_dates: set[date]) -> tuple[
     return {tuple(row) for row in reported}, {tuple(row) for row in absent}
 
 
-def streaks(session: Session, subscription_ids: set[int]) -> dict[tuple[int, int], tuple[int, bool]]:
-    """(subscription, member) -> (missed sent runs in a row, leaders told)."""
+@dataclass(frozen=True)
+class Missed:
+    """A member's escalation streak in one subscription: sent morning runs in a row that listed them."""
+
+    streak: int
+    told: bool  # the leaders were told about this streak
+    last_run_id: int | None  # the run that last changed it
+
+
+def streaks(session: Session, subscription_ids: set[int]) -> dict[tuple[int, int], Missed]:
+    """(subscription, member) -> their escalation streak."""
     if not subscription_ids:
         return {}
     rows = session.execute(
         select(MissingStreak.subscription_id, MissingStreak.member_id, MissingStreak.streak,
-               MissingStreak.leaders_told)
+               MissingStreak.leaders_told, MissingStreak.last_run_id)
         .where(MissingStreak.subscription_id.in_(sorted(subscription_ids)))
     )
-    return {(sub_id, member_id): (streak, told) for sub_id, member_id, streak, told in rows}
+    return {(sub_id, member_id): Missed(streak, told, last) for sub_id, member_id, streak, told, last in rows}
+
+
+def snoozes_pending(session: Session, work_dates: set[date]) -> set[tuple[str, date]]:
+    """(user id, work date) of every snoozed DM still waiting to go out."""
+    if not work_dates:
+        return set()
+    rows = session.execute(select(OutboxMessage.recipient_user_id, OutboxMessage.work_date)
+                           .where(OutboxMessage.kind == SNOOZE, OutboxMessage.state.in_(OPEN_STATES),
+                                  OutboxMessage.work_date.in_(sorted(work_dates))))
+    return {(user_id, work_date) for user_id, work_date in rows}

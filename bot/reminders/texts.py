@@ -117,9 +117,11 @@ def praise_text(persona, payload: dict) -> str:
 def dm_text(persona, payload: dict) -> str:
     member, lang = payload["member"], payload["lang"]
     work_date = date.fromisoformat(payload["date"])
+    # {streak} is what planning chose to show (a long streak at stake), else the missed runs in a row
     return persona.say(payload["text_key"], lang, seed=payload["seed"], name=name(member["n"]),
                        date=work_date.isoformat(), command=command_for(work_date, lang),
-                       streak=member.get("s", 0), channel=f"~{payload.get('channel_name') or ''}")
+                       streak=payload.get("streak", member.get("s", 0)),
+                       channel=f"~{payload.get('channel_name') or ''}")
 
 
 def summary_text(persona, payload: dict, members: list[dict]) -> str:

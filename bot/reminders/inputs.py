@@ -1,0 +1,78 @@
+"""What planning reads beyond rosters and filed dates, for the runs that need
+it: the team calendars, report streaks (the long one a morning's miss would
+end; a digest's longest), the work days a digest covers and the snoozes a
+nudge must not cross. A few queries per tick, whatever the number of runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot import calendar
+from bot.reminders import snapshot
+from bot.reminders.claim import Claim
+from bot.reminders.common import DIGEST_SLOT
+from bot.reminders.plan import Filed, who_is_missing
+from db.models import MORNING
+from db.streaks import MAX_STREAK_DAYS, Ask, streaks_for
+
+# How far back a morning looks for the streak a miss would end: thousands of
+# members are asked every morning, and two months tell a long streak.
+KEPT_LOOKBACK_DAYS = 62
+
+
+@dataclass
+class Inputs:
+    kept: dict[int, dict[int, int]] = field(default_factory=dict)  # run -> member -> streak before its work date
+    digest_days: dict[int, list[date]] = field(default_factory=dict)  # run -> work days it covers
+    digest_streaks: dict[int, dict[int, int]] = field(default_factory=dict)  # run -> member -> current streak
+    snoozed: set = field(default_factory=set)  # (user id, work date) with a snoozed DM to come
+
+
+def dates_of(claim: Claim) -> set[date]:
+    """The work dates a run is about (a digest: every day of its week)."""
+    if claim.slot != DIGEST_SLOT:
+        return {claim.work_date}
+    first, last = calendar.digest_window(claim.sub.schedule(frozenset()), claim.local_date)
+    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
+
+
+def gather(session: Session, claims: list[Claim], rosters: dict, filed: Filed) -> Inputs:
+    inputs = Inputs()
+    mornings = [c for c in claims if c.slot == MORNING and c.sub.delivery in ("dm", "both")]
+    digests = [c for c in claims if c.slot == DIGEST_SLOT]
+    nudges = [c for c in claims if c.slot not in (MORNING, DIGEST_SLOT)]
+    if nudges:
+        inputs.snoozed = snapshot.snoozes_pending(session, {c.work_date for c in nudges})
+    if not mornings and not digests:
+        return inputs
+    oldest = min(min(dates_of(c)) for c in mornings + digests)
+    off = snapshot.days_off(session, oldest - timedelta(days=MAX_STREAK_DAYS))
+    schedules = {c.sub.team_id: c.sub.schedule(off.get(c.sub.team_id, frozenset())) for c in mornings + digests}
+    # One function per distinct calendar: most teams share theirs, and streaks work each out once.
+    tests = {schedule: (lambda day, s=schedule: calendar.is_work_day(s, day)) for schedule in set(schedules.values())}
+    calendars = {team_id: tests[schedule] for team_id, schedule in schedules.items()}
+
+    kept_asks: dict[int, list[Ask]] = {}
+    for c in mornings:
+        missing, _expected = who_is_missing(rosters.get(c.sub.team_id, []), c.sub.team_id, c.work_date, filed)
+        # streak_from skips the days off before the work date: as of the day before is the work day before
+        kept_asks[c.run_id] = [Ask(m.member_id, c.sub.team_id, c.work_date - timedelta(days=1)) for m in missing]
+    found = streaks_for(session, {a for asks in kept_asks.values() for a in asks}, calendars,
+                        max_days=KEPT_LOOKBACK_DAYS) if kept_asks else {}
+    inputs.kept = {run_id: {a.member_id: found[a] for a in asks} for run_id, asks in kept_asks.items()}
+
+    digest_asks: dict[int, list[Ask]] = {}
+    for c in digests:
+        first, last = calendar.digest_window(schedules[c.sub.team_id], c.local_date)
+        days = calendar.work_days_between(schedules[c.sub.team_id], first, last)
+        inputs.digest_days[c.run_id] = days
+        if days:
+            digest_asks[c.run_id] = [Ask(m.member_id, c.sub.team_id, days[-1])
+                                     for m in rosters.get(c.sub.team_id, [])]
+    found = streaks_for(session, {a for asks in digest_asks.values() for a in asks}, calendars) if digest_asks else {}
+    inputs.digest_streaks = {run_id: {a.member_id: found[a] for a in asks} for run_id, asks in digest_asks.items()}
+    return inputs

@@ -1,0 +1,44 @@
+"""Planning a nudge (`/subscribe again HH:MM`): one more DM, later the same
+day, to the members still missing the morning run's work date.
+
+Not to those who filed or are off since, nor to those with a snoozed DM still
+to come; never a channel post. A nudge is no run of its own for escalation
+(that counts mornings), but a member on an escalated streak gets the stern
+nudge. Keys make a nudge once per member, work date and time, whichever
+roster plans it first.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.reminders.common import DM, nudge_time, person
+from bot.reminders.plan import Filed, RunPlan, leaders_of, outbox_row, who_is_missing
+from bot.reminders.snapshot import Missed, Person, Sub
+
+
+def nudge_key(user_id: str, work_date: date, at: str) -> str:
+    return f"again:{user_id}:{work_date.isoformat()}:{at}"
+
+
+def plan_nudge(run_id: int, sub: Sub, slot: str, work_date: date, roster: list[Person], filed: Filed,
+               streaks: dict[tuple[int, int], Missed], snoozed: set[tuple[str, date]], now: datetime,
+               deadline: datetime) -> RunPlan:
+    missing, expected = who_is_missing(roster, sub.team_id, work_date, filed)
+    missing = [m for m in missing if (m.user_id, work_date) not in snoozed]
+    plan = RunPlan(missing=missing, expected=expected)
+    at = nudge_time(slot)
+    common = {"persona": sub.persona, "lang": sub.language, "sub": sub.id, "team": sub.team_id,
+              "channel_id": sub.channel_id, "channel_name": sub.channel_name, "leaders": leaders_of(roster),
+              "date": work_date.isoformat(), "x": sub.escalate, "again": at}
+    for member in missing:
+        # The morning run was sent, so its miss is counted already.
+        missed = streaks.get((sub.id, member.member_id), Missed(0, False, None))
+        entry = {**person(member.member_id, member.user_id, member.username, member.key), "s": missed.streak}
+        stern = sub.escalate > 0 and missed.streak >= sub.escalate
+        key = nudge_key(member.user_id, work_date, at)
+        plan.rows.append(outbox_row(
+            key, DM, run_id=run_id, work_date=work_date, channel_id=None, recipient=member.user_id, now=now,
+            deadline=deadline, payload={**common, "seed": f"run{run_id}:{key}", "member": entry,
+                                        "text_key": "reminder.again_stern" if stern else "reminder.again"}))
+    return plan

@@ -1,0 +1,137 @@
+"""The weekly digest (`/subscribe digest DAY HH:MM`): one channel post a week
+summing up report rates, perfect records, streaks and long silences, with
+the exactly-once guarantee of a run."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from db.models import MissingStreak
+from tests.reminder_helpers import ZWSP, Scene, mentions_in
+
+# 2026-11-23 (Mon) is Labour Thanksgiving Day in Japan; the team takes Wednesday off.
+HOLIDAY, TUESDAY, DAY_OFF, THURSDAY, FRIDAY = (date(2026, 11, d) for d in (23, 24, 25, 26, 27))
+MONDAY_9AM = datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc)  # 09:00 in Tokyo
+
+
+def utc(*parts) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def scene(database, mattermost, clock):
+    scene = Scene(database, mattermost, clock)
+    scene.person("boss", leader=True)
+    scene.people("alice", "bob", "carol")
+    scene.day_off(DAY_OFF)
+    yield scene
+    scene.close()
+
+
+def week_of_reports(scene) -> None:
+    for day in (TUESDAY, THURSDAY, FRIDAY):
+        scene.report("alice", day)
+        scene.report("boss", day)
+    scene.report("bob", TUESDAY)
+    scene.absent("bob", THURSDAY)  # off: excused, not missed
+    scene.report("bob", FRIDAY)
+    scene.report("carol", TUESDAY)
+
+
+def digest_posts(scene) -> list[str]:
+    return [p["message"] for p in scene.channel_posts()]
+
+
+def test_a_week_with_a_holiday_and_a_team_day_off_lists_its_work_days_only(scene):
+    week_of_reports(scene)
+    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
+    lines = scene.tick(MONDAY_9AM + timedelta(minutes=1))
+    [digest] = digest_posts(scene)
+    assert "2026-11-23" in digest and "2026-11-29" in digest  # the week it covers
+    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 2/3 (67%)",
+                         "- Fri 2026-11-27: 3/4 (75%)"]
+    assert "9/11 reports (82%)" in digest or "9 of 11 reports filed (82%)" in digest
+    assert any("weekly digest up to work date 2026-11-27: sent" in line for line in lines)
+
+
+def test_the_digest_praises_who_filed_every_work_day_without_pinging_anyone(scene):
+    week_of_reports(scene)
+    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
+    scene.tick(MONDAY_9AM + timedelta(minutes=1))
+    [digest] = digest_posts(scene)
+    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
+    assert f"@{ZWSP}alice" in perfect and f"@{ZWSP}boss" in perfect and f"@{ZWSP}bob" in perfect
+    assert "carol" not in perfect
+    assert mentions_in(digest) == set()
+
+
+def test_the_digest_names_the_longest_streaks_and_the_long_missing_streaks(scene):
+    week_of_reports(scene)
+    sub_id = scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm", escalate=3)
+    with scene.database.write() as session:
+        session.add(MissingStreak(subscription_id=sub_id, member_id=scene.member_id("carol"), streak=4,
+                                  leaders_told=True))
+    scene.tick(MONDAY_9AM + timedelta(minutes=1))
+    [digest] = digest_posts(scene)
+    [streaks] = [line for line in digest.splitlines() if "streaks:" in line.lower() and "missing" not in line.lower()]
+    # alice and boss: Fri, Thu, (Wed off), Tue = 3; bob was off Thursday: Fri, Tue = 2
+    assert streaks.index("alice") < streaks.index("boss") < streaks.index("bob")
+    assert f"@{ZWSP}alice (3)" in streaks and f"@{ZWSP}bob (2)" in streaks
+    [missing] = [line for line in digest.splitlines() if "missing" in line.lower() and "carol" in line]
+    assert f"@{ZWSP}carol" in missing and mentions_in(missing) == set()
+
+
+def test_the_digest_goes_out_once_whatever_the_ticks(scene):
+    week_of_reports(scene)
+    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
+    for minutes in (0, 0, 1, 30):
+        scene.tick(MONDAY_9AM + timedelta(minutes=minutes))
+    [post] = scene.channel_posts()
+    [message] = scene.outbox(kind="digest")
+    assert post["props"]["nippo_outbox_id"] == str(message.id) and post["id"] == message.post_id
+    assert post["pending_post_id"] == message.pending_post_id
+    assert [(r.slot, r.state) for r in scene.runs() if r.slot == "digest"] == [("digest", "sent")]
+
+
+def test_moving_the_digest_to_a_later_day_of_the_same_week_sends_no_second_one(scene):
+    sub_id = scene.subscribe(digest_day=0, digest_time="09:00", delivery="dm")
+    scene.tick(MONDAY_9AM)
+    scene.change(sub_id, digest_day=4, digest_time="17:00")
+    scene.tick(utc(2026, 12, 4, 8, 0))  # Friday 17:00 in Tokyo, four days later
+    assert len(scene.channel_posts()) == 1
+    scene.tick(utc(2026, 12, 11, 8, 0))  # the Friday after: a new week
+    assert len(scene.channel_posts()) == 2
+
+
+def test_a_week_without_a_work_day_has_no_digest(scene):
+    for day in range(23, 30):
+        if date(2026, 11, day) != DAY_OFF:
+            scene.day_off(date(2026, 11, day))
+    scene.subscribe(digest_day=0, digest_time="09:00", delivery="dm")
+    lines = scene.tick(MONDAY_9AM)
+    assert scene.channel_posts() == []
+    assert [(r.slot, r.state, r.reason) for r in scene.runs() if r.slot == "digest"] == [
+        ("digest", "skipped", "no work day")]
+    assert any("digest" in line and "skipped (no work day)" in line for line in lines)
+
+
+def test_with_check_same_day_the_week_ends_on_the_digest_day(scene):
+    for day in (date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2), date(2026, 12, 3), date(2026, 12, 4)):
+        scene.report("alice", day)
+    scene.subscribe(digest_day=4, digest_time="18:00", check_day="same-day", delivery="dm")
+    scene.tick(utc(2026, 12, 4, 9, 0))  # Friday 18:00 in Tokyo
+    [digest] = digest_posts(scene)
+    assert "2026-11-28" in digest and "2026-12-04" in digest and "- Fri 2026-12-04" in digest
+
+
+def test_the_emperor_sums_up_the_week_in_japanese(scene):
+    week_of_reports(scene)
+    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm", persona="emperor",
+                    language="ja")
+    scene.tick(MONDAY_9AM)
+    [digest] = digest_posts(scene)
+    assert "2026-11-24（火）" in digest and "2026-11-23（月）" not in digest
+    assert scene.channel_posts()[0]["props"]["override_username"] == "The Emperor"
