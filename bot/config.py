@@ -52,6 +52,13 @@ class Settings:
     report_source_query: str | None = None
     report_source_token: str | None = field(default=None, repr=False)
     member_key: str = "username"
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """"Sign in with Mattermost" on the web pages (both settings are given, or neither)."""
+        return bool(self.oauth_client_id and self.oauth_client_secret)
 
     @property
     def console_mode(self) -> bool:
@@ -149,6 +156,8 @@ def _read(env: Mapping[str, str]) -> Settings:
     if member_key not in MEMBER_KEYS:
         raise ConfigError("NIPPO_MEMBER_KEY", f"must be one of {', '.join(MEMBER_KEYS)}, not {member_key!r}")
 
+    oauth_client_id, oauth_client_secret = _oauth(get, mattermost_url)
+
     return Settings(
         database_url=database_url,
         mattermost_url=mattermost_url,
@@ -169,7 +178,25 @@ def _read(env: Mapping[str, str]) -> Settings:
         report_source_query=source_query,
         report_source_token=get("NIPPO_REPORT_SOURCE_TOKEN"),
         member_key=member_key,
+        oauth_client_id=oauth_client_id,
+        oauth_client_secret=oauth_client_secret,
     )
+
+
+def _oauth(get, mattermost_url: str | None) -> tuple[str | None, str | None]:
+    """A Mattermost OAuth 2.0 app: both halves or neither, and a Mattermost to sign in with."""
+    client_id, secret = get("NIPPO_OAUTH_CLIENT_ID"), get("NIPPO_OAUTH_CLIENT_SECRET")
+    if client_id is None and secret is None:
+        return None, None
+    if client_id is None:
+        raise ConfigError("NIPPO_OAUTH_CLIENT_ID", "is required when NIPPO_OAUTH_CLIENT_SECRET is set (set both or neither)")
+    if secret is None:
+        raise ConfigError("NIPPO_OAUTH_CLIENT_SECRET", "is required when NIPPO_OAUTH_CLIENT_ID is set (set both or neither)")
+    if mattermost_url is None:
+        raise ConfigError("NIPPO_OAUTH_CLIENT_ID", "needs NIPPO_MATTERMOST_URL: console mode has no Mattermost to sign in with")
+    if not re.fullmatch(r"[a-z0-9]{26}", client_id):
+        raise ConfigError("NIPPO_OAUTH_CLIENT_ID", "must be the app's 26-character Client ID as Mattermost shows it")
+    return client_id, secret
 
 
 def valid_timezone(name: str) -> bool:

@@ -111,7 +111,7 @@ def make_context(services, request: CommandRequest, now: datetime) -> Ctx:
 
 
 def _route(ctx: Ctx) -> Reply:
-    from commands import report, status, subscribe, team
+    from commands import report, status, subscribe, team, weblink
 
     command = ctx.request.command
     text = ctx.request.text
@@ -147,5 +147,6 @@ def _route(ctx: Ctx) -> Reply:
         grammar.TeamSync: team.sync,
         grammar.TeamLink: team.link,
         grammar.TeamDaysOff: team.days_off,
+        grammar.TeamWeb: weblink.web_link,
     }
     return handlers[type(parsed)](ctx, parsed)
