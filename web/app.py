@@ -6,7 +6,7 @@ from flask import Flask
 
 from bot.config import Settings
 from bot.services import Services, build_services
-from web import api, health, mattermost
+from web import api, health, mattermost, pages
 
 # Mattermost's own calls are small; the push API raises its own limit (web.api).
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -22,4 +22,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(health.blueprint)
     app.register_blueprint(mattermost.blueprint)
     app.register_blueprint(api.blueprint)
+    pages.init_app(app, services)
     return app

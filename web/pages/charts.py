@@ -1,0 +1,92 @@
+"""Charts drawn on the server as SVG and HTML: nothing to download, nothing
+that needs JavaScript. Colours come from the stylesheet (classes only, no
+inline styles, so the page's CSP holds); every state also has its own shape
+or mark, so no chart depends on telling red from green.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from markupsafe import Markup, escape
+
+# Calendar cells: one element per day, the mark comes from the stylesheet.
+_CELL = {state: Markup(f'<i class="cal {state}"></i>') for state in ("filed", "missing", "off", "rest", "none")}
+
+BAR_WIDTH = 14
+BAR_GAP = 4
+CHART_HEIGHT = 160
+LEFT, RIGHT, TOP, BOTTOM = 40, 8, 10, 26
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{round(value * 100)}%"
+
+
+def rate_chart(points: list[tuple[date, float | None, str]], title: str, average: float | None,
+               average_label: str) -> Markup:
+    """Bars of the report rate per work day (0–100 %), a dashed average line;
+    ``points`` are (day, rate or None when nobody was expected, hover text)."""
+    count = max(len(points), 1)
+    width = LEFT + RIGHT + count * (BAR_WIDTH + BAR_GAP)
+    plot = CHART_HEIGHT - TOP - BOTTOM
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {CHART_HEIGHT}" role="img" aria-label="{escape(title)}" '
+             f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">']
+    for share in (0, 0.5, 1):
+        y = TOP + plot * (1 - share)
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{round(share * 100)}%</text>')
+    step = max(1, math.ceil(count / 10))
+    for index, (day, rate, hover) in enumerate(points):
+        x = LEFT + index * (BAR_WIDTH + BAR_GAP) + BAR_GAP / 2
+        if rate is None:
+            parts.append(f'<rect class="bar none" x="{x:.1f}" y="{TOP + plot - 2:.1f}" width="{BAR_WIDTH}" height="2">'
+                         f'<title>{escape(hover)}</title></rect>')
+        else:
+            height = max(plot * rate, 1.5)
+            parts.append(f'<rect class="bar" x="{x:.1f}" y="{TOP + plot - height:.1f}" width="{BAR_WIDTH}" '
+                         f'height="{height:.1f}"><title>{escape(hover)}</title></rect>')
+        if index % step == 0 or index == count - 1:
+            parts.append(f'<text class="axis" x="{x + BAR_WIDTH / 2:.1f}" y="{CHART_HEIGHT - 8}" '
+                         f'text-anchor="middle">{day.strftime("%m-%d")}</text>')
+    if average is not None:
+        y = TOP + plot * (1 - average)
+        parts.append(f'<line class="average" x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}">'
+                     f'<title>{escape(average_label)}</title></line>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def status_bar(filed: int, missing: int, off: int, label: str) -> Markup:
+    """One horizontal bar split into filed (solid), missing (hatched) and off (dotted)."""
+    total = filed + missing + off
+    parts = [f'<svg class="status-bar" viewBox="0 0 200 14" role="img" aria-label="{escape(label)}" '
+             'preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">',
+             '<rect class="track" x="0" y="0" width="200" height="14"/>']
+    x = 0.0
+    for kind, count in (("filed", filed), ("missing", missing), ("off", off)):
+        if not total or not count:
+            continue
+        width = 200 * count / total
+        parts.append(f'<rect class="seg {kind}" x="{x:.2f}" y="0" width="{width:.2f}" height="14"/>')
+        x += width
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def calendar_row(states: list[str]) -> Markup:
+    return Markup("".join(_CELL[state] for state in states))
+
+
+def calendar_header(days: list[date], month_names: list[str]) -> Markup:
+    """Cells the width of the calendar's, naming the month where one starts and marking Mondays."""
+    cells = []
+    for index, day in enumerate(days):
+        if index == 0 or day.day == 1:
+            cells.append(f'<i class="cal head"><b>{escape(month_names[day.month - 1])}</b></i>')
+        elif day.weekday() == 0:
+            cells.append(f'<i class="cal head"><s>{day.day}</s></i>')
+        else:
+            cells.append('<i class="cal head"></i>')
+    return Markup("".join(cells))
