@@ -8,11 +8,8 @@ from zoneinfo import ZoneInfo
 
 from flask import g, render_template
 
-from bot.outlook import work_day_test
-from commands.status import default_work_date
 from db import history, queries
-from db.streaks import streaks
-from web.pages import charts
+from web.pages import charts, overview
 from web.pages.access import services, visible_team_ids
 from web.pages.blueprint import bp
 from web.pages.i18n import translate
@@ -27,17 +24,15 @@ def home():
     cards = []
     with services().database.read() as db:
         for team in history.teams_by_id(db, visible_team_ids(db)):
-            subscription = queries.subscription_of(db, team.id)
-            running = subscription if subscription is not None and subscription.enabled and not subscription.paused \
-                else None
-            work_date, _ = default_work_date(db, running, now, services().settings)
+            day = overview.today_of(db, team.id, services().settings, now)
+            work_date = day.as_of
             members = [r.member_id for r in history.roster_rows(db, team.id)]
             reported, off = queries.filed_and_off(db, members, work_date, team.id)
             missing = len(members) - len(reported) - len(off)
             label = translate(g.lang, "home.status", date=work_date.isoformat(), filed=len(reported),
                               missing=missing, off=len(off), total=len(members))
             cards.append({"team": team, "work_date": work_date, "filed": len(reported), "missing": missing,
-                          "off": len(off), "total": len(members), "subscribed": running is not None,
+                          "off": len(off), "total": len(members), "subscribed": day.running is not None,
                           "role": history.role_on(db, team.id, g.viewer.user_id),
                           "bar": charts.status_bar(len(reported), missing, len(off), label)})
     return render_template("home.html", cards=cards)
@@ -57,13 +52,9 @@ def me():
         teams = {team.id: team for team in history.teams_by_id(db, team_ids)}
         standing = []
         for team in teams.values():
-            subscription = queries.subscription_of(db, team.id)
-            running = subscription if subscription is not None and subscription.enabled and not subscription.paused \
-                else None
-            as_of, _ = default_work_date(db, running, now, settings)
-            is_work_day = work_day_test(db, team.id)
-            streak = streaks(db, [member.id], team.id, as_of, is_work_day)[member.id]
-            standing.append((team, as_of, streak, is_work_day))
+            day = overview.today_of(db, team.id, settings, now)
+            streak = overview.streaks_today(db, team.id, [member.id], day)[member.id]
+            standing.append((team, day.as_of, streak, day.is_work_day))
         since = today - timedelta(days=MY_HISTORY_DAYS - 1)
         reports = history.my_reports(db, member.id, since)
         absences = history.my_absences(db, member.id, today - timedelta(days=MY_ABSENCES_BACK))
@@ -73,10 +64,10 @@ def me():
     is_work_day = standing[0][3] if standing else (lambda day: day.weekday() < 5)
     days = [since + timedelta(days=n) for n in range(MY_HISTORY_DAYS)]
     cells = [_my_state(day, today, filed, off, is_work_day) for day in days]
-    calendar = {"header": charts.calendar_header(days, translate(g.lang, "calendar.months").split()),
-                "row": charts.calendar_row(cells)}
+    grid = charts.week_grid(days, cells, translate(g.lang, "calendar.weekdays").split(),
+                            translate(g.lang, "calendar.months").split())
     return render_template("me.html", member=member, standing=standing, reports=reports, absences=absences,
-                           chased=chased, teams=teams, calendar=calendar, filed=filed)
+                           chased=chased, teams=teams, grid=grid, filed=filed, zone=zone)
 
 
 def _my_state(day, today, filed: set, off: set, is_work_day) -> str:

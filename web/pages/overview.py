@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import calendar
-from bot.outlook import days_off, schedule_of, work_day_test
+from bot.outlook import days_off, outlook, schedule_of, work_day_test
 from commands.status import default_work_date
 from db import history, queries
 from db.streaks import streaks
@@ -73,9 +74,8 @@ class Overview:
 
 def build(db, team, settings, now: datetime, window: int) -> Overview:
     subscription = queries.subscription_of(db, team.id)
-    running = subscription if subscription is not None and subscription.enabled and not subscription.paused else None
-    as_of, _ = default_work_date(db, running, now, settings)
-    is_work_day = work_day_test(db, team.id)
+    opened = today_of(db, team.id, settings, now)
+    as_of, running, is_work_day = opened.as_of, opened.running, opened.is_work_day
     work_days = _last_work_days(as_of, window, is_work_day)
     first = work_days[0] if work_days else as_of
     calendar_days = [first + timedelta(days=n) for n in range((as_of - first).days + 1)]
@@ -90,19 +90,19 @@ def build(db, team, settings, now: datetime, window: int) -> Overview:
     for member_id, day in history.days_off_of(db, team.id, first, as_of):
         absent[member_id].add(day)
     deadlines = _deadlines(db, team, subscription, settings, work_days)
-    current = streaks(db, [r.member_id for r in roster], team.id, as_of, is_work_day)
+    current = streaks_today(db, team.id, [r.member_id for r in roster], opened)
 
     rates = {day: DayRate(day, 0, 0) for day in work_days}
     work = set(work_days)
     members = []
     for row in roster:
-        line = MemberLine(row.member_id, row.username, row.role, current.get(row.member_id, 0), 0, 0, 0, 0, 0)
         mine, off = reported[row.member_id], absent[row.member_id]
+        line = MemberLine(row.member_id, row.username, row.role, current.get(row.member_id, 0), 0, 0, 0, 0, 0)
         for day in calendar_days:
             state = _state(day, day in work, day >= joined[row.member_id], mine, off)
             line.cells.append(state)
-            if day not in work:
-                continue
+            if day not in work or day < joined[row.member_id]:
+                continue  # only work days on the roster are expected
             if state == FILED:
                 rates[day].filed += 1
                 rates[day].expected += 1
@@ -117,13 +117,46 @@ def build(db, team, settings, now: datetime, window: int) -> Overview:
                 line.off += 1
         members.append(line)
 
-    today = {line.username: line.cells[-1] if line.cells else NOT_YET for line in members}
+    latest = {line.username: line.cells[-1] if line.cells else NOT_YET for line in members}
     return Overview(
         as_of=as_of, days=calendar_days, rates=[rates[d] for d in work_days], members=members,
-        filed_today=[n for n, s in today.items() if s == FILED],
-        missing_today=[n for n, s in today.items() if s == MISSING],
-        off_today=[n for n, s in today.items() if s == OFF],
+        filed_today=[n for n, s in latest.items() if s == FILED],
+        missing_today=[n for n, s in latest.items() if s == MISSING],
+        off_today=[n for n, s in latest.items() if s == OFF],
         subscribed=running is not None)
+
+
+@dataclass(frozen=True)
+class Today:
+    as_of: date  # the work date today's status is about (as /report-status)
+    running: object  # the subscription, if its reminders run
+    still_open: bool  # its reminder has not gone out yet
+    is_work_day: Callable[[date], bool]
+
+
+def today_of(db, team_id: int, settings, now: datetime) -> Today:
+    subscription = queries.subscription_of(db, team_id)
+    running = subscription if subscription is not None and subscription.enabled and not subscription.paused else None
+    as_of, _ = default_work_date(db, running, now, settings)
+    still_open = running is not None and outlook(
+        db, running, now, timedelta(minutes=settings.catchup_minutes)).todays_work_date is None
+    return Today(as_of, running, still_open, work_day_test(db, team_id))
+
+
+def streaks_today(db, team_id: int, member_ids: list[int], day: Today) -> dict[int, int]:
+    """Streaks (db.streaks) up to the work day before today's date, then that
+    date on top: a day whose reminder has not gone out yet is still open, and
+    not having filed it yet breaks no streak."""
+    before = _last_work_days(day.as_of - timedelta(days=1), 1, day.is_work_day)
+    base = streaks(db, member_ids, team_id, before[0] if before else day.as_of, day.is_work_day)
+    filed, off = queries.filed_and_off(db, member_ids, day.as_of, team_id)
+    result = {}
+    for member_id in member_ids:
+        if member_id in filed:
+            result[member_id] = base[member_id] + 1
+        else:
+            result[member_id] = base[member_id] if member_id in off or day.still_open else 0
+    return result
 
 
 def _state(day: date, work: bool, on_roster: bool, reported: dict, off: set) -> str:
