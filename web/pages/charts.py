@@ -83,8 +83,9 @@ def calendar_header(days: list[date], month_names: list[str]) -> Markup:
     """Cells the width of the calendar's, naming the month where one starts and marking Mondays."""
     cells = []
     last_label = -10
+    month_soon = any(d.day == 1 for d in days[1:7])
     for index, day in enumerate(days):
-        if index == 0 or day.day == 1:
+        if (index == 0 and not month_soon) or (index > 0 and day.day == 1):
             cells.append(f'<i class="cal head"><b>{escape(month_names[day.month - 1])}</b></i>')
             last_label = index
         elif day.weekday() == 0 and index - last_label > 5 and (day + timedelta(days=3)).day > 3:

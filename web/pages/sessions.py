@@ -86,6 +86,8 @@ class DatabaseSessionInterface(SessionInterface):
                     session.expires_at = now + ANONYMOUS_LIFETIME
             web_auth.save_session(db, session.cookie, session.get("uid"), dict(session), session.created_at,
                                   session.expires_at)
-        response.set_cookie(COOKIE, session.cookie, expires=session.expires_at, path=COOKIE_PATH,
+        # Max-Age, not an absolute date: the browser's clock need not agree with ours.
+        max_age = max(int((session.expires_at - now).total_seconds()), 0)
+        response.set_cookie(COOKIE, session.cookie, max_age=max_age, path=COOKIE_PATH,
                             secure=self.secure, httponly=True, samesite="Lax")
         response.vary.add("Cookie")
