@@ -18,7 +18,7 @@ from bot import calendar
 from bot.outlook import days_off, outlook, schedule_of, work_day_test
 from commands.status import default_work_date
 from db import history, queries
-from db.streaks import streaks
+from db.streaks import streak_from, streaks
 
 WINDOWS = (30, 90)  # work days shown
 # Cell states of the calendar.
@@ -90,7 +90,8 @@ def build(db, team, settings, now: datetime, window: int) -> Overview:
     for member_id, day in history.days_off_of(db, team.id, first, as_of):
         absent[member_id].add(day)
     deadlines = _deadlines(db, team, subscription, settings, work_days)
-    current = streaks_today(db, team.id, [r.member_id for r in roster], opened)
+    known = (work_days[0], {m: set(days) for m, days in reported.items()}, absent) if work_days else None
+    current = streaks_today(db, team.id, [r.member_id for r in roster], opened, known)
 
     rates = {day: DayRate(day, 0, 0) for day in work_days}
     work = set(work_days)
@@ -143,12 +144,31 @@ def today_of(db, team_id: int, settings, now: datetime) -> Today:
     return Today(as_of, running, still_open, work_day_test(db, team_id))
 
 
-def streaks_today(db, team_id: int, member_ids: list[int], day: Today) -> dict[int, int]:
+def streaks_today(db, team_id: int, member_ids: list[int], day: Today, known=None) -> dict[int, int]:
     """Streaks (db.streaks) up to the work day before today's date, then that
     date on top: a day whose reminder has not gone out yet is still open, and
-    not having filed it yet breaks no streak."""
+    not having filed it yet breaks no streak.
+
+    ``known`` is (first day, member -> dates filed, member -> dates off) already
+    read for a window ending today: a streak broken inside it is counted from
+    those, and only the members whose streak reaches further back are looked
+    up in the database (a team's year is tens of thousands of rows)."""
     before = _last_work_days(day.as_of - timedelta(days=1), 1, day.is_work_day)
-    base = streaks(db, member_ids, team_id, before[0] if before else day.as_of, day.is_work_day)
+    until = before[0] if before else day.as_of
+    base: dict[int, int] = {}
+    lookup = list(member_ids)
+    if known is not None:
+        first, filed_on, off_on = known
+        window = [d for d in _days_between(first, until) if day.is_work_day(d)]
+        lookup = []
+        for member_id in member_ids:
+            mine, off = filed_on.get(member_id, set()), off_on.get(member_id, set())
+            if all(d in mine or d in off for d in window):
+                lookup.append(member_id)  # unbroken across the window: count from the whole history
+            else:
+                base[member_id] = streak_from(until, day.is_work_day, mine, off)
+    if lookup:
+        base.update(streaks(db, lookup, team_id, until, day.is_work_day))
     filed, off = queries.filed_and_off(db, member_ids, day.as_of, team_id)
     result = {}
     for member_id in member_ids:
@@ -157,6 +177,10 @@ def streaks_today(db, team_id: int, member_ids: list[int], day: Today) -> dict[i
         else:
             result[member_id] = base[member_id] if member_id in off or day.still_open else 0
     return result
+
+
+def _days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def _state(day: date, work: bool, on_roster: bool, reported: dict, off: set) -> str:
