@@ -30,8 +30,9 @@ def monday(nippo, people, team_id):
 
 
 def page_without_its_path(response) -> str:
-    """The page, less the one place it names its own address (the language switch's way back)."""
-    return re.sub(r'name="next" value="[^"]*"', "", text_of(response))
+    """The page, less what differs from one request to the next whatever the page: its own address
+    (the language switch's way back) and the form tokens (signed with the time)."""
+    return re.sub(r'name="(next|csrf_token)" value="[^"]*"', "", text_of(response))
 
 
 # --- who sees what -------------------------------------------------------------------

@@ -49,6 +49,8 @@ def _before():
     g.viewer = current_viewer()
     g.lang = choose(session.get("lang") if g.viewer else request.args.get("lang"),
                     request.accept_languages, services().settings.language)
+    if g.viewer is None and request.endpoint == "web.logout":
+        return redirect(url_for("web.login", signed_out=1), 303)  # already out: nothing to end, nothing to check
     if g.viewer is None and request.endpoint not in PUBLIC:
         if request.method == "GET":
             return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
