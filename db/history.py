@@ -47,6 +47,15 @@ def role_on(session: Session, team_id: int, user_id: str) -> str | None:
         .where(RosterEntry.team_id == team_id, Member.user_id == user_id, RosterEntry.removed_at.is_(None)))
 
 
+def team_and_role(session: Session, team_id: int, user_id: str) -> tuple[Team | None, str | None]:
+    """The team, and the user's role on its roster (None when not on it), in one query."""
+    role = (select(RosterEntry.role).join(Member, Member.id == RosterEntry.member_id)
+            .where(RosterEntry.team_id == Team.id, Member.user_id == user_id, RosterEntry.removed_at.is_(None))
+            .scalar_subquery())
+    row = session.execute(select(Team, role).where(Team.id == team_id)).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 def teams_of(session: Session, user_id: str) -> list[int]:
     """The teams whose roster has this user on it."""
     return list(session.scalars(

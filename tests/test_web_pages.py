@@ -29,10 +29,9 @@ def monday(nippo, people, team_id):
     return team_id
 
 
-def page_without_its_path(response) -> str:
-    """The page, less what differs from one request to the next whatever the page: its own address
-    (the language switch's way back) and the form tokens (signed with the time)."""
-    return re.sub(r'name="(next|csrf_token)" value="[^"]*"', "", text_of(response))
+def without_form_tokens(html: str) -> str:
+    """The page, less its form tokens: signed with the time, they differ from one second to the next."""
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", html)
 
 
 # --- who sees what -------------------------------------------------------------------
@@ -63,7 +62,8 @@ def test_an_outsider_gets_the_same_404_as_for_a_team_that_does_not_exist(nippo, 
     missing = client.get(page.format(id=team_id + 1000))
     nowhere = client.get("/web/no-such-page")
     assert refused.status_code == missing.status_code == nowhere.status_code == 404
-    assert page_without_its_path(refused) == page_without_its_path(missing) == page_without_its_path(nowhere)
+    assert without_form_tokens(text_of(refused)) == without_form_tokens(text_of(missing)) \
+        == without_form_tokens(text_of(nowhere))
 
 
 def test_a_member_cannot_change_the_roster_even_with_a_form_token(nippo, people, team_id):
@@ -179,6 +179,21 @@ def test_pages_carry_a_strict_policy_and_load_nothing_from_elsewhere(nippo, peop
     assert not re.findall(r'(?:src|href|action)="(?!/|#|\?)[^"]*"', html)  # only nippo's own paths
 
 
+def test_pages_come_gzipped_to_browsers_that_ask(nippo, people, monday):
+    import gzip
+
+    client = sign_in(nippo, people["boss"])
+    packed = client.get(f"/web/teams/{monday}", headers={"Accept-Encoding": "gzip, deflate"})
+    plain = client.get(f"/web/teams/{monday}")
+    assert packed.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
+    assert without_form_tokens(gzip.decompress(packed.get_data()).decode()) == without_form_tokens(text_of(plain))
+
+
+def test_a_page_never_echoes_its_own_address(nippo, people, monday):
+    page = text_of(sign_in(nippo, people["boss"]).get(f"/web/teams/{monday}?days=30&x=ECHOED"))
+    assert "ECHOED" not in page
+
+
 # --- languages ------------------------------------------------------------------------------
 
 def test_pages_speak_the_persons_mattermost_language(nippo, people, team_id, mattermost):
@@ -191,16 +206,16 @@ def test_pages_speak_the_persons_mattermost_language(nippo, people, team_id, mat
 
 def test_the_language_can_be_switched_on_the_page(nippo, people, team_id):
     client = sign_in(nippo, people["alice"])
-    response = client.post("/web/lang", data={"csrf_token": form_token(client), "lang": "ja",
-                                              "next": f"/web/teams/{team_id}"})
+    response = client.post("/web/lang", data={"csrf_token": form_token(client), "lang": "ja"},
+                           headers={"Referer": f"http://localhost/web/teams/{team_id}"})
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/web/teams/{team_id}")
     assert "直近30稼働日の提出率" in text_of(client.get(f"/web/teams/{team_id}"))
 
 
 def test_a_language_switch_never_sends_the_browser_elsewhere(nippo, people, team_id):
     client = sign_in(nippo, people["alice"])
-    response = client.post("/web/lang", data={"csrf_token": form_token(client), "lang": "en",
-                                              "next": "//evil.example.com/web/"})
+    response = client.post("/web/lang", data={"csrf_token": form_token(client), "lang": "en"},
+                           headers={"Referer": "http://evil.example.com/web/teams/1"})
     assert response.headers["Location"].endswith("/web/")
     assert "evil" not in response.headers["Location"]
 

@@ -112,10 +112,9 @@ def administers_team(team: Team) -> bool:
 
 def team_view(db, team_id: int, *, manage: bool = False) -> TeamView:
     """The team if the viewer may see it (and manage it, if asked); otherwise 404."""
-    team = db.get(Team, team_id)
+    team, role = history.team_and_role(db, team_id, g.viewer.user_id)
     if team is None:
         abort(404)
-    role = history.role_on(db, team.id, g.viewer.user_id)
     manager = role == "leader" or administers_team(team)
     if (role is None and not manager) or (manage and not manager):
         abort(404)

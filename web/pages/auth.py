@@ -4,6 +4,7 @@ Mattermost", ``POST /web/logout``, and the language switch."""
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from authlib.integrations.base_client import OAuthError
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
@@ -92,7 +93,10 @@ def switch_language():
     chosen = request.form.get("lang", "")
     if chosen in LANGUAGES:
         session["lang"] = chosen
-    return redirect(_safe_next(request.form.get("next")) or url_for("web.home"), 303)
+    # Back to the page the switch was on. Taken from the Referer, not from the
+    # form: a page never echoes its own address, so a compressed page holds
+    # nothing an outsider chose next to its form token.
+    return redirect(_same_site_page(request.referrer) or url_for("web.home"), 303)
 
 
 def _sign_in(user: dict, now) -> None:
@@ -123,6 +127,15 @@ def _may_land_on(team_id: int) -> bool:
         if team is None:
             return False
         return history.role_on(db, team_id, g.viewer.user_id) is not None or administers_team(team)
+
+
+def _same_site_page(referrer: str | None) -> str | None:
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return _safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 def _safe_next(path: str | None) -> str | None:
