@@ -60,6 +60,13 @@ class Settings:
     member_key: str = "username"
     metrics_token: str | None = field(default=None, repr=False)
     log_format: str = "text"
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """"Sign in with Mattermost" on the web pages (both settings are given, or neither)."""
+        return bool(self.oauth_client_id and self.oauth_client_secret)
 
     @property
     def console_mode(self) -> bool:
@@ -171,6 +178,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         raise ConfigError("NIPPO_MEMBER_KEY", f"must be one of {', '.join(MEMBER_KEYS)}, not {member_key!r}")
 
     log_format = read_log_format(env)
+    oauth_client_id, oauth_client_secret = _oauth(get, mattermost_url)
 
     return Settings(
         database_url=database_url,
@@ -194,6 +202,8 @@ def _read(env: Mapping[str, str]) -> Settings:
         member_key=member_key,
         metrics_token=get("NIPPO_METRICS_TOKEN"),
         log_format=log_format,
+        oauth_client_id=oauth_client_id,
+        oauth_client_secret=oauth_client_secret,
     )
 
 
@@ -207,6 +217,22 @@ def read_log_format(env: Mapping[str, str] | None = None) -> str:
     if value not in LOG_FORMATS:
         raise ConfigError("NIPPO_LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}, not {raw.strip()!r}")
     return value
+
+
+def _oauth(get, mattermost_url: str | None) -> tuple[str | None, str | None]:
+    """A Mattermost OAuth 2.0 app: both halves or neither, and a Mattermost to sign in with."""
+    client_id, secret = get("NIPPO_OAUTH_CLIENT_ID"), get("NIPPO_OAUTH_CLIENT_SECRET")
+    if client_id is None and secret is None:
+        return None, None
+    if client_id is None:
+        raise ConfigError("NIPPO_OAUTH_CLIENT_ID", "is required when NIPPO_OAUTH_CLIENT_SECRET is set (set both or neither)")
+    if secret is None:
+        raise ConfigError("NIPPO_OAUTH_CLIENT_SECRET", "is required when NIPPO_OAUTH_CLIENT_ID is set (set both or neither)")
+    if mattermost_url is None:
+        raise ConfigError("NIPPO_OAUTH_CLIENT_ID", "needs NIPPO_MATTERMOST_URL: console mode has no Mattermost to sign in with")
+    if not re.fullmatch(r"[a-z0-9]{26}", client_id):
+        raise ConfigError("NIPPO_OAUTH_CLIENT_ID", "must be the app's 26-character Client ID as Mattermost shows it")
+    return client_id, secret
 
 
 def valid_timezone(name: str) -> bool:

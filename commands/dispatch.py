@@ -135,7 +135,7 @@ def _echo(typed: str) -> str:
 
 
 def _route(ctx: Ctx) -> Reply:
-    from commands import report, status, subscribe, team
+    from commands import report, status, subscribe, team, weblink
 
     command = ctx.request.command
     text = ctx.request.text
@@ -173,5 +173,6 @@ def _route(ctx: Ctx) -> Reply:
         grammar.TeamSync: team.sync,
         grammar.TeamLink: team.link,
         grammar.TeamDaysOff: team.days_off,
+        grammar.TeamWeb: weblink.web_link,
     }
     return handlers[type(parsed)](ctx, parsed)

@@ -21,9 +21,9 @@ from commands.tokens import (
 __all__ = [
     "DateSpan", "FileReport", "Help", "MarkAbsence", "PARSERS", "REPORT_TEXT_LIMIT",
     "ShowStatus", "Subscribe", "TeamAdd", "TeamDaysOff", "TeamLeader", "TeamLink",
-    "TeamList", "TeamRemove", "TeamSync", "Unsubscribe", "UsageError", "parse_date",
+    "TeamList", "TeamRemove", "TeamSync", "TeamWeb", "Unsubscribe", "UsageError", "parse_date",
     "parse_report", "parse_report_status", "parse_span", "parse_subscribe",
-    "parse_team", "parse_unsubscribe", "storable",
+    "parse_team", "parse_unsubscribe", "read_option", "storable",
 ]
 
 REPORT_TEXT_LIMIT = 3000
@@ -84,6 +84,11 @@ class TeamList:
 
 @dataclass(frozen=True)
 class TeamSync:
+    pass
+
+
+@dataclass(frozen=True)
+class TeamWeb:
     pass
 
 
@@ -220,7 +225,7 @@ def parse_subscribe(text: str) -> Subscribe | Help | UsageError:
         name = tokens[i].text.lower()
         if name not in _OPTIONS:
             return usage_error("subscribe", "error.unknown_option", token=tokens[i].text)
-        read, expected = _OPTIONS[name]
+        expected = _OPTIONS[name][1]
         if i + 1 == len(tokens):
             return usage_error("subscribe", "error.bad_value", option=name, value="", expected=expected)
         value = tokens[i + 1].text
@@ -234,13 +239,23 @@ def parse_subscribe(text: str) -> Subscribe | Help | UsageError:
             i += 1
         if name in options:
             return usage_error("subscribe", "error.given_twice", option=name)
-        try:
-            options[name] = read(value)
-        except ValueError:
-            if name == "tz":
-                return usage_error("subscribe", "error.bad_timezone", value=value)
-            return usage_error("subscribe", "error.bad_value", option=name, value=value, expected=expected)
+        got = read_option(name, value)
+        if isinstance(got, UsageError):
+            return got
+        options[name] = got
     return Subscribe(options)
+
+
+def read_option(name: str, value: str):
+    """One `/subscribe` option's value as the command reads it, or the
+    UsageError it earns; the web settings form reads its fields with this."""
+    read, expected = _OPTIONS[name]
+    try:
+        return read(value)
+    except ValueError:
+        if name == "tz":
+            return usage_error("subscribe", "error.bad_timezone", value=value)
+        return usage_error("subscribe", "error.bad_value", option=name, value=value, expected=expected)
 
 
 def parse_unsubscribe(text: str) -> Unsubscribe | Help | UsageError:
@@ -254,7 +269,7 @@ def parse_unsubscribe(text: str) -> Unsubscribe | Help | UsageError:
 
 # --- /team --------------------------------------------------------------------
 
-TeamCommand = TeamAdd | TeamRemove | TeamLeader | TeamList | TeamSync | TeamLink | TeamDaysOff
+TeamCommand = TeamAdd | TeamRemove | TeamLeader | TeamList | TeamSync | TeamLink | TeamDaysOff | TeamWeb
 
 
 def parse_team(text: str, today: date) -> TeamCommand | Help | UsageError:
@@ -264,10 +279,10 @@ def parse_team(text: str, today: date) -> TeamCommand | Help | UsageError:
     verb, args = tokens[0].text.lower(), [t.text for t in tokens[1:]]
     if verb in ("add", "remove"):
         return _team_users(verb, args)
-    if verb in ("list", "sync"):
+    if verb in ("list", "sync", "web"):
         if args:
             return usage_error("team", "error.unknown_option", token=args[0])
-        return TeamList() if verb == "list" else TeamSync()
+        return {"list": TeamList, "sync": TeamSync, "web": TeamWeb}[verb]()
     if verb == "leader":
         return _team_leader(args)
     if verb == "link":

@@ -17,17 +17,24 @@ def _has_role(roles: str | None, *names: str) -> bool:
 
 def is_admin(ctx) -> bool:
     """A channel, team or system admin of the channel the command came from."""
-    if ctx.console:
-        return True
     request = ctx.request
-    return (is_channel_admin(ctx, request.channel_id, request.user_id)
-            or (bool(request.team_id) and is_team_admin(ctx, request.team_id, request.user_id))
-            or is_system_admin(ctx, request.user_id))
+    return administers(ctx.services, request.user_id, request.channel_id, request.team_id)
 
 
-def is_channel_admin(ctx, channel_id: str, user_id: str) -> bool:
+def administers(services, user_id: str, channel_id: str, team_id: str | None) -> bool:
+    """A channel admin of ``channel_id``, a team admin of its Mattermost team
+    ``team_id``, or a system admin: asked of Mattermost each time (the web
+    pages remember the answer for a few minutes)."""
+    if services.settings.console_mode:
+        return True
+    return (is_channel_admin(services, channel_id, user_id)
+            or (bool(team_id) and is_team_admin(services, team_id, user_id))
+            or is_system_admin(services, user_id))
+
+
+def is_channel_admin(services, channel_id: str, user_id: str) -> bool:
     try:
-        member = ctx.mattermost.get_channel_member(channel_id, user_id)
+        member = services.mattermost.get_channel_member(channel_id, user_id)
     except MattermostError as error:
         if error.status in (403, 404):
             return False
@@ -35,9 +42,9 @@ def is_channel_admin(ctx, channel_id: str, user_id: str) -> bool:
     return bool(member.get("scheme_admin")) or _has_role(member.get("roles"), "channel_admin")
 
 
-def is_team_admin(ctx, team_id: str, user_id: str) -> bool:
+def is_team_admin(services, team_id: str, user_id: str) -> bool:
     try:
-        member = ctx.mattermost.get_team_member(team_id, user_id)
+        member = services.mattermost.get_team_member(team_id, user_id)
     except MattermostError as error:
         if error.status in (403, 404):
             return False
@@ -45,8 +52,8 @@ def is_team_admin(ctx, team_id: str, user_id: str) -> bool:
     return bool(member.get("scheme_admin")) or _has_role(member.get("roles"), "team_admin")
 
 
-def is_system_admin(ctx, user_id: str) -> bool:
-    user = ctx.services.users.get(user_id)
+def is_system_admin(services, user_id: str) -> bool:
+    user = services.users.get(user_id)
     return _has_role(user.get("roles"), "system_admin")
 
 

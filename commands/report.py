@@ -11,7 +11,7 @@ from bot.outlook import MONDAY_TO_FRIDAY, work_day_test
 from bot.reminders.texts import command_for
 from commands.context import Ctx
 from commands.dates import days_ahead
-from commands.grammar import FileReport, MarkAbsence
+from commands.grammar import DateSpan, FileReport, MarkAbsence
 from commands.people import resolve_usernames, upsert_member
 from commands.reply import CommandError, Reply
 from commands.teams import authority, require_team_channel
@@ -91,36 +91,45 @@ def open_report_dialog(ctx: Ctx, work_date: date) -> Reply:
 
 
 def mark_absence(ctx: Ctx, command: MarkAbsence) -> Reply:
-    """A member's own absence counts for every team they are on; one a leader
-    or admin sets for someone else belongs to this channel's team alone, and
-    only that team's leaders and admins can cancel it."""
-    days = list(command.dates.each_day())
-    team_id = None
-    if command.user is None or command.user == ctx.request.user_name.lower():
-        user = _caller_user(ctx)
-    else:
-        team_id = _team_with_authority(ctx, command)  # before anyone named is looked up
-        user = resolve_usernames(ctx, [command.user])[0]
-        if user["id"] == ctx.request.user_id:
-            team_id = None  # the caller named themselves
-    with ctx.write() as session:
-        member = upsert_member(session, user, ctx.now)
-        if team_id is not None and not _on_roster(session, team_id, member.id):
-            raise CommandError("team.not_on_roster", names=inert_name(user["username"]))
-        if command.on:
-            removed = queries.remove_absences(session, member.id, days, team_id)
-        else:
-            queries.add_absences(session, member.id, days, created_by=ctx.request.user_id, now=ctx.now,
-                                 team_id=team_id)
-            removed = None
-    who = inert_name(user["username"])
+    username, removed = set_absence(ctx, command.user, command.dates, off=not command.on)
+    who = inert_name(username)
     dates = _span_text(command.dates.start, command.dates.end)
     if command.on:
         return Reply(ctx.say("absence.cleared" if removed else "absence.none", who=who, dates=dates))
     return Reply(ctx.say("absence.set", who=who, dates=dates))
 
 
-def _team_with_authority(ctx: Ctx, command: MarkAbsence) -> int:
+def set_absence(ctx: Ctx, username: str | None, dates: DateSpan, *, off: bool) -> tuple[str, int]:
+    """Mark (``off``) or cancel days off for the caller (``username`` None or
+    their own) or, for a leader or admin of ``ctx``'s channel's team, for a
+    member of it. A member's own absence counts for every team they are on;
+    one a leader or admin sets for someone else belongs to this channel's team
+    alone, and only that team's leaders and admins can cancel it. Returns the
+    username and how many days were cancelled."""
+    days = list(dates.each_day())
+    team_id = None
+    on = not off
+    if username is None or username == ctx.request.user_name.lower():
+        user = _caller_user(ctx)
+    else:
+        team_id = _team_with_authority(ctx, on)  # before anyone named is looked up
+        user = resolve_usernames(ctx, [username])[0]
+        if user["id"] == ctx.request.user_id:
+            team_id = None  # the caller named themselves
+    with ctx.write() as session:
+        member = upsert_member(session, user, ctx.now)
+        if team_id is not None and not _on_roster(session, team_id, member.id):
+            raise CommandError("team.not_on_roster", names=inert_name(user["username"]))
+        if on:
+            removed = queries.remove_absences(session, member.id, days, team_id)
+        else:
+            queries.add_absences(session, member.id, days, created_by=ctx.request.user_id, now=ctx.now,
+                                 team_id=team_id)
+            removed = 0
+    return user["username"], removed
+
+
+def _team_with_authority(ctx: Ctx, on: bool) -> int:
     """This channel's team, if the caller leads it or administers its channel,
     Mattermost team or system."""
     require_team_channel(ctx)
@@ -130,7 +139,7 @@ def _team_with_authority(ctx: Ctx, command: MarkAbsence) -> int:
     if team is None:
         raise CommandError("error.no_team")
     if not (auth.leader or auth.admin):
-        raise CommandError("error.not_permitted", action=f"/report {'on' if command.on else 'off'} @…")
+        raise CommandError("error.not_permitted", action=f"/report {'on' if on else 'off'} @…")
     return team.id
 
 

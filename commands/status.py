@@ -95,18 +95,26 @@ def _next_midnight(now: datetime, zone_name: str) -> datetime:
 def _default_work_date(ctx: Ctx, session, subscription):
     """Today's run's work date if it happened, else the one the next run checks;
     with no subscription, the previous Monday–Friday day in NIPPO_TIMEZONE."""
-    if subscription is not None:
-        catchup = timedelta(minutes=ctx.settings.catchup_minutes)
-        seen = outlook(session, subscription, ctx.now, catchup)
-        if seen.todays_work_date is not None:
-            return seen.todays_work_date, None, seen.next_at
-        if seen.next_work_date is not None:
-            return seen.next_work_date, None, seen.next_at
+    work_date, next_run = default_work_date(session, subscription, ctx.now, ctx.settings)
+    if next_run is not None:
+        return work_date, None, next_run
     zone = ctx.settings.timezone
-    today = ctx.now.astimezone(ZoneInfo(zone)).date()
-    work_date = calendar.last_weekday_before(today)
     note = ctx.say("status.no_subscription", date=work_date.isoformat(), timezone=zone)
     return work_date, note, _next_midnight(ctx.now, zone)
+
+
+def default_work_date(session, subscription, now: datetime, settings) -> tuple[date, datetime | None]:
+    """The work date status shows by default, and the next run (None when
+    there is none: the date is then the previous Monday–Friday day in
+    NIPPO_TIMEZONE). The web pages show the same day."""
+    if subscription is not None:
+        seen = outlook(session, subscription, now, timedelta(minutes=settings.catchup_minutes))
+        if seen.todays_work_date is not None:
+            return seen.todays_work_date, seen.next_at
+        if seen.next_work_date is not None:
+            return seen.next_work_date, seen.next_at
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    return calendar.last_weekday_before(today), None
 
 
 def _outside_reports(ctx: Ctx, members, linked: dict[int, str], work_date: date) -> tuple[set[int], bool]:

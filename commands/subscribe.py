@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,10 +24,32 @@ _WEEKDAY_LABELS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "ja"
 DEFAULTS = {"at": "09:00", "days": "0,1,2,3,4", "to": "channel", "check": "previous", "escalate": 3, "mention": True}
 
 
+@dataclass(frozen=True)
+class SubscriptionChange:
+    """What a change of the subscription did, for the reply or the web page."""
+
+    key: str  # subscribe.created | subscribe.updated | subscribe.reenabled
+    summary: str  # the settings in the grammar's words
+    next_line: str  # when the next reminder goes out
+    persona: str  # the voice and language now chosen
+    lang: str
+    note: str = ""  # said after the reply (nudges in channel mode are DMs)
+
+
 def subscribe(ctx: Ctx, command: Subscribe) -> Reply:
-    options = command.options
-    if not options:
+    if not command.options:
         return _show(ctx)
+    change = change_subscription(ctx, command.options)
+    # Answer in the voice just chosen: `/subscribe lang ja` is confirmed in Japanese.
+    ctx.persona = ctx.services.personas.get(change.persona, fallback=ctx.settings.persona)
+    ctx.lang = change.lang
+    return Reply(ctx.say(change.key, summary=change.summary, next=change.next_line) + change.note)
+
+
+def change_subscription(ctx: Ctx, options: dict) -> SubscriptionChange:
+    """Create or update the subscription of ``ctx``'s channel with the options
+    named, as ``ctx``'s caller, at ``ctx.now``: the one way to change it, for
+    the command and the web form alike. Raises CommandError."""
     require_team_channel(ctx)
     _validate(ctx, options)
     _require_bot_can_post(ctx)
@@ -50,10 +73,8 @@ def subscribe(ctx: Ctx, command: Subscribe) -> Reply:
         # Answer in the voice just chosen: `/subscribe lang ja` is confirmed in Japanese.
         ctx.persona = ctx.services.personas.get(subscription.persona, fallback=ctx.settings.persona)
         ctx.lang = subscription.language
-        summary = describe(ctx, subscription)
-        next_line = _next_line(ctx, session, subscription)
-        note = _nudges_note(ctx, subscription)
-    return Reply(ctx.say(key, summary=summary, next=next_line) + note)
+        return SubscriptionChange(key, describe(ctx, subscription), next_reminder_line(ctx, session, subscription),
+                                  subscription.persona, subscription.language, _nudges_note(ctx, subscription))
 
 
 def unsubscribe(ctx: Ctx, command: Unsubscribe) -> Reply:
@@ -181,17 +202,22 @@ def _apply(subscription: Subscription, options: dict, now: datetime) -> None:
 
 def describe(ctx: Ctx, subscription: Subscription) -> str:
     """One settings line in the grammar's own words, so it can be typed back."""
-    days = _days_text(weekdays_of(subscription.weekdays))
-    parts = [
-        f"at {subscription.at_time}", f"tz {subscription.timezone}", f"days {days}",
-        f"to {subscription.delivery}", f"persona {subscription.persona}", f"lang {subscription.language}",
-        f"holidays {subscription.holidays or 'none'}", f"check {subscription.check_day}",
-        f"escalate {subscription.escalate}", f"mention {'on' if subscription.mention else 'off'}",
-        f"again {','.join(nudge_times(subscription)) or 'off'}",
-        "digest " + (f"{WEEKDAY_NAMES[subscription.digest_day]} {subscription.digest_time}"
-                     if subscription.digest_day is not None and subscription.digest_time else "off"),
-    ]
-    return "`" + " ".join(parts) + "`"
+    return "`" + " ".join(f"{name} {value}" for name, value in current_options(subscription).items()) + "`"
+
+
+def current_options(subscription: Subscription) -> dict[str, str]:
+    """Every option's current value as it would be typed after its name: the
+    one description of the settings (the reply's summary, the web form's fields)."""
+    return {
+        "at": subscription.at_time, "tz": subscription.timezone,
+        "days": _days_text(weekdays_of(subscription.weekdays)), "to": subscription.delivery,
+        "persona": subscription.persona, "lang": subscription.language,
+        "holidays": subscription.holidays or "none", "check": subscription.check_day,
+        "escalate": str(subscription.escalate), "mention": "on" if subscription.mention else "off",
+        "again": ",".join(nudge_times(subscription)) or "off",
+        "digest": (f"{WEEKDAY_NAMES[subscription.digest_day]} {subscription.digest_time}"
+                   if subscription.digest_day is not None and subscription.digest_time else "off"),
+    }
 
 
 def _days_text(days: frozenset[int]) -> str:
@@ -201,7 +227,7 @@ def _days_text(days: frozenset[int]) -> str:
     return ",".join(WEEKDAY_NAMES[d] for d in ordered)
 
 
-def _next_line(ctx: Ctx, session, subscription: Subscription) -> str:
+def next_reminder_line(ctx: Ctx, session, subscription: Subscription) -> str:
     """When reminders go out next: nudges still to come today, the next
     morning run (with its nudges), the next digest."""
     catchup = timedelta(minutes=ctx.settings.catchup_minutes)

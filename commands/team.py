@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from bot.mattermost import MattermostError
 from bot.responder import voice_fields
 from commands.context import Ctx
-from commands.grammar import TeamAdd, TeamDaysOff, TeamLeader, TeamLink, TeamList, TeamRemove, TeamSync
+from commands.grammar import DateSpan, TeamAdd, TeamDaysOff, TeamLeader, TeamLink, TeamList, TeamRemove, TeamSync
 from commands.people import bot_mention, is_active, is_bot, resolve_usernames, upsert_member
 from commands.reply import CommandError, Reply
 from commands.teams import Authority, authority, ensure_team, require_manager, require_may_manage, require_team_channel
@@ -46,9 +46,21 @@ def _prepare(ctx: Ctx) -> Authority:
 
 
 def add(ctx: Ctx, command: TeamAdd) -> Reply:
+    added, already = add_members(ctx, list(command.users))
+    lines = []
+    if added:
+        lines.append(ctx.say("team.added", names=_names(ctx, added)))
+    if already:
+        lines.append(ctx.say("team.already", names=_names(ctx, already)))
+    return Reply("\n".join(lines))
+
+
+def add_members(ctx: Ctx, usernames: list[str]) -> tuple[list[str], list[str]]:
+    """Put these users on ``ctx``'s channel's roster: (added, already there).
+    Bots and deactivated users are refused, naming them."""
     auth = _prepare(ctx)
     require_may_manage(ctx, auth)
-    users = resolve_usernames(ctx, list(command.users))
+    users = resolve_usernames(ctx, usernames)
     refused = [u for u in users if is_bot(u) or not is_active(u)]
     if refused:
         bots = [u["username"] for u in refused if is_bot(u)]
@@ -72,18 +84,24 @@ def add(ctx: Ctx, command: TeamAdd) -> Reply:
             entry = queries.ensure_roster_entry(session, team.id, member.id, "member", ctx.now)
             entry.removed_at, entry.added_at = None, ctx.now
             added.append(user["username"])
-    lines = []
-    if added:
-        lines.append(ctx.say("team.added", names=_names(ctx, added)))
-    if already:
-        lines.append(ctx.say("team.already", names=_names(ctx, already)))
-    return Reply("\n".join(lines))
+    return added, already
 
 
 def remove(ctx: Ctx, command: TeamRemove) -> Reply:
+    removed, absent = remove_members(ctx, list(command.users))
+    lines = []
+    if removed:
+        lines.append(ctx.say("team.removed", names=_names(ctx, removed)))
+    if absent:
+        lines.append(ctx.say("team.not_on_roster", names=_names(ctx, absent)))
+    return Reply("\n".join(lines))
+
+
+def remove_members(ctx: Ctx, usernames: list[str]) -> tuple[list[str], list[str]]:
+    """Take these users off ``ctx``'s channel's roster: (removed, not on it)."""
     auth = _prepare(ctx)
     require_may_manage(ctx, auth)
-    users = resolve_usernames(ctx, list(command.users))
+    users = resolve_usernames(ctx, usernames)
     removed, absent = [], []
     with ctx.write() as session:
         team = queries.team_by_channel(session, ctx.request.channel_id)
@@ -101,18 +119,19 @@ def remove(ctx: Ctx, command: TeamRemove) -> Reply:
             # Kept as a removal, not deleted: /team sync must not add them back.
             entry.removed_at, entry.role = ctx.now, "member"
             removed.append(user["username"])
-    lines = []
-    if removed:
-        lines.append(ctx.say("team.removed", names=_names(ctx, removed)))
-    if absent:
-        lines.append(ctx.say("team.not_on_roster", names=_names(ctx, absent)))
-    return Reply("\n".join(lines))
+    return removed, absent
 
 
 def leader(ctx: Ctx, command: TeamLeader) -> Reply:
+    return Reply(ctx.say("team.leader", name=name(make_leader(ctx, command.user))))
+
+
+def make_leader(ctx: Ctx, username: str) -> str:
+    """Make this user a leader of ``ctx``'s channel's team (adding them if
+    need be); their username."""
     auth = _prepare(ctx)
     require_may_manage(ctx, auth)
-    user = resolve_usernames(ctx, [command.user])[0]
+    user = resolve_usernames(ctx, [username])[0]
     if is_bot(user) or not is_active(user):
         raise CommandError("error.refused_users", names=_names(ctx, [user["username"]]),
                            reason=ctx.say("reason.bot" if is_bot(user) else "reason.deactivated",
@@ -123,7 +142,7 @@ def leader(ctx: Ctx, command: TeamLeader) -> Reply:
         member = upsert_member(session, user, ctx.now)
         entry = queries.ensure_roster_entry(session, team.id, member.id, "leader", ctx.now)
         entry.role, entry.removed_at = "leader", None
-    return Reply(ctx.say("team.leader", name=name(user["username"])))
+    return user["username"]
 
 
 def list_roster(ctx: Ctx, command: TeamList) -> Reply:
@@ -216,8 +235,15 @@ def _sync(ctx: Ctx, channel_ids: list[str]) -> str:
 
 
 def link(ctx: Ctx, command: TeamLink) -> Reply:
+    username = link_member(ctx, command.user, command.external_id)
+    return Reply(ctx.say("team.linked", name=name(username), external_id=inert(command.external_id)))
+
+
+def link_member(ctx: Ctx, username: str, external_id: str) -> str:
+    """Set a roster member's id in the outside system, for this team only; their username."""
     auth = _prepare(ctx)
-    user = resolve_usernames(ctx, [command.user])[0]
+    require_may_manage(ctx, auth)
+    user = resolve_usernames(ctx, [username])[0]
     with ctx.write() as session:
         team = queries.team_by_channel(session, ctx.request.channel_id)
         if team is None:
@@ -231,26 +257,31 @@ def link(ctx: Ctx, command: TeamLink) -> Reply:
         # The id is this team's: it decides whose reports count here, and nowhere else.
         holder = session.scalar(select(Member.username).join(RosterEntry, RosterEntry.member_id == Member.id).where(
             RosterEntry.team_id == team.id, RosterEntry.removed_at.is_(None), Member.id != member.id,
-            func.lower(RosterEntry.external_id) == command.external_id.lower()))
+            func.lower(RosterEntry.external_id) == external_id.lower()))
         if holder is not None:
-            raise CommandError("error.bad_value", option="link", value=inert(command.external_id),
+            raise CommandError("error.bad_value", option="link", value=inert(external_id),
                                expected=f"an id not already linked to @{holder}")  # a code span: no escapes
-        entry.external_id = command.external_id
-    return Reply(ctx.say("team.linked", name=name(user["username"]), external_id=inert(command.external_id)))
+        entry.external_id = external_id
+    return user["username"]
 
 
 def days_off(ctx: Ctx, command: TeamDaysOff) -> Reply:
+    set_days_off(ctx, command.dates, off=not command.on)
+    start, end = command.dates.start, command.dates.end
+    dates = start.isoformat() if start == end else f"{start.isoformat()}..{end.isoformat()}"
+    return Reply(ctx.say("team.days_off_cleared" if command.on else "team.days_off_set", dates=dates))
+
+
+def set_days_off(ctx: Ctx, dates: DateSpan, *, off: bool) -> None:
+    """Record (``off``) or cancel team days off for ``ctx``'s channel's team."""
     auth = _prepare(ctx)
-    days = list(command.dates.each_day())
+    days = list(dates.each_day())
     with ctx.write() as session:
         team, created = ensure_team(ctx, session)
         require_manager(ctx, session, team, auth, creating=created)
-        if command.on:
+        if not off:
             session.execute(delete(TeamDayOff).where(TeamDayOff.team_id == team.id, TeamDayOff.day.in_(days)))
         else:
             session.execute(queries.insert_for(session, TeamDayOff)
                             .values([{"team_id": team.id, "day": d} for d in days])
                             .on_conflict_do_nothing(index_elements=[TeamDayOff.team_id, TeamDayOff.day]))
-    start, end = command.dates.start, command.dates.end
-    dates = start.isoformat() if start == end else f"{start.isoformat()}..{end.isoformat()}"
-    return Reply(ctx.say("team.days_off_cleared" if command.on else "team.days_off_set", dates=dates))

@@ -188,6 +188,8 @@ _key("team.linked", "{name} is linked to {external_id} in the outside system.",
 _key("team.days_off_set", "Team days off recorded.", "dates", "dates")
 _key("team.days_off_cleared", "Team days off cancelled.", "dates", "dates")
 _key("team.days_off_none", "There were no team days off on {dates} to cancel.", "dates", "dates")
+_key("team.web_link", "`/team web`: the caller's one-time sign-in link to the web pages, valid {minutes} minutes.",
+     "url minutes", "url")
 
 # --- buttons and the report dialog ------------------------------------------
 _key("button.write", "Button: open the report dialog.", common=True, max_length=BUTTON_LABEL_MAX)

@@ -6,7 +6,7 @@ from flask import Flask
 
 from bot.config import Settings
 from bot.services import Services, build_services
-from web import access, api, health, mattermost, metrics
+from web import access, api, health, mattermost, metrics, pages
 from web.bodies import BODY_LIMIT, LARGEST_BODY, BodyLimit
 
 
@@ -25,4 +25,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     metrics.init_app(app, services)
     app.register_blueprint(mattermost.blueprint)
     app.register_blueprint(api.blueprint)
+    pages.init_app(app, services)
     return app

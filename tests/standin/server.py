@@ -29,6 +29,7 @@ from tests.standin import openapi_check
 from tests.standin.api import PENDING_POST_TTL, ApiRoutes
 from tests.standin.faults import Fault, FaultBook, Gcra
 from tests.standin.interactions import Interactions, Outgoing
+from tests.standin.oauth import OAuthProvider
 from tests.standin.state import ApiError, Call, StandInState
 
 _HIDDEN_HEADERS = {"authorization", "cookie", "x-auth-token"}
@@ -48,7 +49,7 @@ class OffsetClock:
         self.offset += seconds
 
 
-class MattermostStandIn(Interactions, ApiRoutes, StandInState):
+class MattermostStandIn(OAuthProvider, Interactions, ApiRoutes, StandInState):
     def __init__(
         self,
         *,
@@ -62,6 +63,7 @@ class MattermostStandIn(Interactions, ApiRoutes, StandInState):
         self._clock_obj = clock or OffsetClock()
         StandInState.__init__(self, self._clock_obj, seed)
         self._init_interactions(outgoing)
+        self._init_oauth()
         self._route_table = self._routes()
         self.requests: list[dict] = []
         self.violations: list[str] = []
@@ -272,6 +274,10 @@ class MattermostStandIn(Interactions, ApiRoutes, StandInState):
 
     def _process(self, method, path, query, headers, body, content_type, data) -> tuple[int, dict, bytes]:
         try:
+            if path.startswith("/oauth/"):
+                answer = self.handle_oauth(method, path, query, headers, body, content_type)
+                if answer is not None:
+                    return answer
             hook = _HOOK.fullmatch(path)
             if hook and method == "POST":
                 status, text = self.handle_hook(hook["hook_id"], content_type, body)
