@@ -16,6 +16,7 @@ import atexit
 import json
 import logging
 import queue
+import re
 import sys
 import threading
 import time
@@ -36,6 +37,22 @@ class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
             record.request_id = REQUEST_ID.get()
+        return True
+
+
+# A path that is itself a secret: the one-time sign-in link of the web pages.
+_SECRET_PATH = re.compile(r"(/web/login/)[^\s/?#\"']+")
+
+
+class _SecretPathFilter(logging.Filter):
+    """Libraries log paths (waitress: "Client disconnected while serving
+    /web/login/…"; Flask: "Exception on /web/login/… [GET]"): a sign-in link's
+    token never reaches a line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/web/login/" in message:
+            record.msg, record.args = _SECRET_PATH.sub(r"\1…", message), None
         return True
 
 
@@ -84,6 +101,8 @@ def make_handler(log_format: str = "text", stream=None) -> logging.Handler:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(_formatter(log_format))
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_SecretPathFilter())
+    handler.addFilter(_SecretPathFilter())
     return handler
 
 
@@ -169,6 +188,7 @@ def make_queued_handler(log_format: str = "text", stream=None) -> "_LineQueueHan
     handler = _LineQueueHandler(_LineWriter(stream or sys.stderr, formatter))
     handler.setFormatter(formatter)
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_SecretPathFilter())
     return handler
 
 

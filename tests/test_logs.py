@@ -117,6 +117,16 @@ def test_json_writes_one_object_a_line_even_for_a_traceback(json_log):
     assert datetime.fromisoformat(records[1]["time"]).tzinfo is not None
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_sign_in_links_token_never_reaches_a_line_whoever_logs_the_path(capture, log_format):
+    captured = capture(log_format)
+    token = "q2Vx9bTt-secret_LinkToken0123456789"
+    logging.getLogger("waitress").info("Client disconnected while serving %s" % f"/web/login/{token}")
+    logging.getLogger("nippo.web").error("Exception on %s [%s]", f"/web/login/{token}", "GET")
+    assert len(captured.lines) == 2
+    assert token not in captured.stream.getvalue() and "/web/login/…" in captured.lines[0]
+
+
 def test_text_lines_carry_the_request_id(capture):
     captured = capture("text")
     token = REQUEST_ID.set("abc123")

@@ -81,7 +81,7 @@ def client_error(error):
 @blueprint.app_errorhandler(500)
 def server_error(error):
     # Handlers answer their own failures; this is the last line, and it says nothing inside.
-    log.error("unhandled error answering %s %s", request.method, request.path)
+    log.error("unhandled error answering %s %s", request.method, request.endpoint or "(no route)")
     return jsonify(error="internal error"), 500
 
 

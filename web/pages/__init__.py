@@ -136,6 +136,6 @@ def _http_error(error):
 @bp.errorhandler(Exception)
 def _apology(error):
     request_id = secrets.token_hex(4)
-    log.exception("request %s: %s %s failed", request_id, request.method, request.path)
+    log.exception("request %s: %s %s failed", request_id, request.method, request.endpoint)
     return render_template("error.html", title=t("error.internal_title"),
                            message=t("error.internal", request_id=request_id)), 500
