@@ -102,7 +102,6 @@ def make_handler(log_format: str = "text", stream=None) -> logging.Handler:
     handler.setFormatter(_formatter(log_format))
     handler.addFilter(_RequestIdFilter())
     handler.addFilter(_SecretPathFilter())
-    handler.addFilter(_SecretPathFilter())
     return handler
 
 
