@@ -19,6 +19,7 @@ from bot.reminders import snapshot
 from bot.reminders.planner import RunLine
 from bot.reminders.snapshot import Sub
 from bot.tick import tick_lines
+from bot.reminders.common import DIGEST_SLOT, nudge_time
 from db.models import MORNING
 
 
@@ -127,7 +128,13 @@ def _consider(session, subs: list[Sub], now: datetime, catchup: timedelta) -> li
 def _run_lines(head: str, line: RunLine) -> list[str]:
     missing = "" if line.missing is None else f", {line.missing} missing"
     status = "would send" if line.status == "dry-run" else line.status.removeprefix("dry-run: ")
-    out = [f"{head}: {status} (work date {line.work_date.isoformat()}{missing})"]
+    if line.slot == DIGEST_SLOT:
+        what = "weekly digest: "
+    elif line.slot != MORNING:
+        what = f"nudge {nudge_time(line.slot)}: "
+    else:
+        what = ""
+    out = [f"{head}: {what}{status} (work date {line.work_date.isoformat()}{missing})"]
     for target, text in line.messages:
         out.append(f"  → {target}")
         out += [f"    {row}" for row in text.splitlines()]

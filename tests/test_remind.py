@@ -59,6 +59,14 @@ def test_a_team_day_off_says_so(scene):
     assert "nothing due: team day off on 2026-12-01" in line
 
 
+def test_a_nudge_says_it_is_a_nudge(scene):
+    scene.people("alice")
+    sub = scene.subscribe(delivery="dm", again_times="13:00")
+    remind(scene.services, TUESDAY_9AM)
+    lines = remind(scene.services, TUESDAY_9AM + timedelta(hours=4, minutes=5))
+    assert f"~dev (subscription {sub}): nudge 13:00: sent (work date 2026-11-30, 1 missing)" in lines
+
+
 def test_a_second_tick_the_same_day_says_the_run_was_had(scene):
     scene.people("alice")
     scene.subscribe()
