@@ -13,4 +13,13 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
+# Mattermost's own Markdown parser (the webapp's commonmark fork), for the tests
+# that read nippo's texts the way a member's client renders them.
+if [ ! -d tests/markdown/node_modules/@mattermost/commonmark ]; then
+    if command -v npm >/dev/null 2>&1; then
+        npm ci --prefix tests/markdown --no-audit --no-fund --ignore-scripts --loglevel=error
+    else
+        echo "test.sh: npm not found; the tests that render with Mattermost's Markdown parser will be skipped" >&2
+    fi
+fi
 exec .venv/bin/python -m pytest -q "$@"
