@@ -81,7 +81,7 @@ def remind(services, now: datetime, *, dry_run: bool = False, only: int | None =
             verb = "would be skipped" if dry_run else "skipped"
             out.append(f"{head}: {verb}: too late by {late} minutes (due {due_at:%Y-%m-%d %H:%M} "
                        f"{item.sub.timezone}; a run may be up to {services.settings.catchup_minutes} minutes late)")
-            touched = [t for t in touched if t.work_date != item.run.work_date]
+            touched = [t for t in touched if t.slot != MORNING or t.work_date != item.run.work_date]
         elif touched:
             pass  # the lines below say what happened (a nudge, the digest, a run an earlier tick left waiting)
         elif item.reason:

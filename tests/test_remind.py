@@ -148,3 +148,11 @@ def test_the_weekly_digest_says_it_is_the_digest(scene):
     remind(scene.services, TUESDAY_9AM)
     assert remind(scene.services, TUESDAY_9AM + timedelta(hours=8, minutes=5)) == [
         f"~dev (subscription {sub}): weekly digest: sent (up to work date 2026-11-30)"]
+
+
+def test_a_digest_sent_by_the_tick_that_skips_a_late_morning_is_shown_too(scene):
+    scene.people("alice")
+    sub = scene.subscribe(digest_day=1, digest_time="17:00")
+    lines = remind(scene.services, TUESDAY_9AM + timedelta(hours=8, minutes=5))
+    assert lines[0].startswith(f"~dev (subscription {sub}): skipped: too late by 305 minutes")
+    assert lines[1:] == [f"~dev (subscription {sub}): weekly digest: sent (up to work date 2026-11-30)"]
