@@ -43,7 +43,7 @@ COMMANDS = [
     {"trigger": "team", "display_name": "nippo team",
      "description": "The roster of this channel's team",
      "auto_complete_desc": "Keep the roster, links and team days off",
-     "auto_complete_hint": "add @user... | remove @user... | leader @user | list | sync | link @user ID | off DATE | on DATE"},
+     "auto_complete_hint": "add @user... | remove @user... | leader @user | list | sync | web | link @user ID | off DATE | on DATE"},
 ]
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot import calendar
 from bot.reminders import snapshot
+from bot.reminders.common import DIGEST_SLOT, nudge_time
 from bot.reminders.planner import RunLine
 from bot.reminders.snapshot import Sub
 from bot.tick import tick_lines
@@ -81,10 +82,12 @@ def remind(services, now: datetime, *, dry_run: bool = False, only: int | None =
             verb = "would be skipped" if dry_run else "skipped"
             out.append(f"{head}: {verb}: too late by {late} minutes (due {due_at:%Y-%m-%d %H:%M} "
                        f"{item.sub.timezone}; a run may be up to {services.settings.catchup_minutes} minutes late)")
-            touched = [t for t in touched if t.work_date != item.run.work_date]
+            touched = [t for t in touched if t.slot != MORNING or t.work_date != item.run.work_date]
+        elif touched:
+            pass  # the lines below say what happened (a nudge, the digest, a run an earlier tick left waiting)
         elif item.reason:
             out.append(f"{head}: nothing due: {item.reason}")
-        elif not touched:
+        else:
             out.append(f"{head}: due, but another process claimed it first")
         for line in touched:
             out += _run_lines(head, line)
@@ -126,15 +129,14 @@ def _consider(session, subs: list[Sub], now: datetime, catchup: timedelta) -> li
 
 
 def _run_lines(head: str, line: RunLine) -> list[str]:
-    missing = "" if line.missing is None else f", {line.missing} missing"
+    """What one run did; a nudge and the weekly digest say which they are."""
     status = "would send" if line.status == "dry-run" else line.status.removeprefix("dry-run: ")
     if line.slot == DIGEST_SLOT:
-        what = "weekly digest: "
-    elif line.slot != MORNING:
-        what = f"nudge {nudge_time(line.slot)}: "
+        out = [f"{head}: weekly digest: {status} (up to work date {line.work_date.isoformat()})"]
     else:
-        what = ""
-    out = [f"{head}: {what}{status} (work date {line.work_date.isoformat()}{missing})"]
+        what = "" if line.slot == MORNING else f"nudge {nudge_time(line.slot)}: "
+        missing = "" if line.missing is None else f", {line.missing} missing"
+        out = [f"{head}: {what}{status} (work date {line.work_date.isoformat()}{missing})"]
     for target, text in line.messages:
         out.append(f"  → {target}")
         out += [f"    {row}" for row in text.splitlines()]

@@ -1,4 +1,4 @@
-"""Who may change what (docs/commands.md, permissions): team leaders, or Mattermost channel, team and
+"""Who may change what (docs/security.md): team leaders, or Mattermost channel, team and
 system admins. A member with ``scheme_admin`` counts as an admin whatever the
 role is called; everyone may file, mark their own absence and look."""
 

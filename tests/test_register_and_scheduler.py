@@ -90,6 +90,13 @@ def test_register_commands_on_the_command_line_refuses_then_forces(mattermost):
     assert "NIPPO_COMMAND_TOKENS=" in forced.stdout
 
 
+def test_the_team_commands_autocomplete_hint_names_every_subcommand():
+    [team] = [c for c in COMMANDS if c["trigger"] == "team"]
+    hint = team["auto_complete_hint"].split()
+    for verb in ("add", "remove", "leader", "list", "sync", "web", "link", "off", "on"):
+        assert verb in hint, verb
+
+
 def test_a_tick_that_raises_is_logged_and_the_thread_goes_on(caplog):
     calls = []
 

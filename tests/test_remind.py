@@ -59,14 +59,6 @@ def test_a_team_day_off_says_so(scene):
     assert "nothing due: team day off on 2026-12-01" in line
 
 
-def test_a_nudge_says_it_is_a_nudge(scene):
-    scene.people("alice")
-    sub = scene.subscribe(delivery="dm", again_times="13:00")
-    remind(scene.services, TUESDAY_9AM)
-    lines = remind(scene.services, TUESDAY_9AM + timedelta(hours=4, minutes=5))
-    assert f"~dev (subscription {sub}): nudge 13:00: sent (work date 2026-11-30, 1 missing)" in lines
-
-
 def test_a_second_tick_the_same_day_says_the_run_was_had(scene):
     scene.people("alice")
     scene.subscribe()
@@ -140,3 +132,27 @@ def test_at_with_an_offset_is_that_instant():
     now, line = tick_instant(datetime(2026, 12, 14, 9, 5, tzinfo=tokyo), "UTC", datetime.now(timezone.utc))
     assert now == datetime(2026, 12, 14, 0, 5, tzinfo=timezone.utc)
     assert line == "tick at 2026-12-14T09:05:00+09:00 = 2026-12-14T00:05:00Z (--at)"
+
+
+def test_a_nudge_says_it_is_a_nudge(scene):
+    scene.people("alice")
+    sub = scene.subscribe(delivery="dm", again_times="13:00")
+    remind(scene.services, TUESDAY_9AM)
+    assert remind(scene.services, TUESDAY_9AM + timedelta(hours=4, minutes=5)) == [
+        f"~dev (subscription {sub}): nudge 13:00: sent (work date 2026-11-30, 1 missing)"]
+
+
+def test_the_weekly_digest_says_it_is_the_digest(scene):
+    scene.people("alice")
+    sub = scene.subscribe(digest_day=1, digest_time="17:00")
+    remind(scene.services, TUESDAY_9AM)
+    assert remind(scene.services, TUESDAY_9AM + timedelta(hours=8, minutes=5)) == [
+        f"~dev (subscription {sub}): weekly digest: sent (up to work date 2026-11-30)"]
+
+
+def test_a_digest_sent_by_the_tick_that_skips_a_late_morning_is_shown_too(scene):
+    scene.people("alice")
+    sub = scene.subscribe(digest_day=1, digest_time="17:00")
+    lines = remind(scene.services, TUESDAY_9AM + timedelta(hours=8, minutes=5))
+    assert lines[0].startswith(f"~dev (subscription {sub}): skipped: too late by 305 minutes")
+    assert lines[1:] == [f"~dev (subscription {sub}): weekly digest: sent (up to work date 2026-11-30)"]
