@@ -7,14 +7,17 @@ and mallory is on no roster."""
 
 from __future__ import annotations
 
+import io
+import logging
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from flask import request as flask_request
 from sqlalchemy import func, select
 
+from bot.logs import make_handler
 from db.models import WebSession
 from tests.test_web_auth import mattermost_browser, oauth_nippo  # noqa: F401  (fixture)
 from tests.web_helpers import (browser, form_token, link_url, people, sign_in,  # noqa: F401  (fixtures)
@@ -218,3 +221,48 @@ def test_the_language_switch_never_follows_a_referer_elsewhere(nippo, people, te
     response = client.post("/web/lang", data={"csrf_token": form_token(client), "lang": "ja"},
                            headers={"Referer": referer})
     assert response.status_code == 303 and response.headers["Location"] in ("/web/", "http://localhost/web/")
+
+
+# --- nothing secret in a log line ---------------------------------------------------------
+
+
+@pytest.fixture
+def log_lines(caplog):
+    """What nippo's log handler writes from now on, as it writes it."""
+    caplog.set_level(logging.INFO)
+    stream = io.StringIO()
+    handler = make_handler("text", stream)
+    logging.getLogger().addHandler(handler)
+    yield stream
+    logging.getLogger().removeHandler(handler)
+
+
+def test_no_link_token_reaches_a_log_line_even_when_signing_in_fails(nippo, people, team_id, mattermost, log_lines):
+    used = urlsplit(link_url(nippo, people["alice"])).path
+    browser(nippo).get(used)
+    browser(nippo).get(used)  # a second time: refused
+    failing = urlsplit(link_url(nippo, people["bob"])).path
+    mattermost.fail("GET", r"^/api/v4/users/[a-z0-9]+$", status=400, times=5)
+    apology = browser(nippo).get(failing)
+    written = log_lines.getvalue()
+    assert apology.status_code == 500 and f"request_id={apology.headers['X-Request-Id']}" in written
+    for path in (used, failing):
+        assert path.rsplit("/", 1)[1] not in written
+
+
+def test_no_oauth_code_state_or_secret_reaches_a_log_line(oauth_nippo, people, mattermost, log_lines):
+    client = browser(oauth_nippo)
+    secrets = []
+    for forge in (False, True):
+        start = client.get("/web/login/mattermost").headers["Location"]
+        if forge:
+            start = start.replace("state=", "state=x")
+        at_mattermost = mattermost_browser(mattermost, people["alice"]).get(start, allow_redirects=False, timeout=5)
+        back = urlsplit(at_mattermost.headers["Location"])
+        query = parse_qs(back.query)
+        secrets += query["code"] + query["state"]
+        client.get(f"{back.path}?{back.query}")
+    secrets.append(oauth_nippo.services.settings.oauth_client_secret)
+    written = log_lines.getvalue()
+    assert "Mattermost sign-in failed (MismatchingStateError)" in written  # the forged one was logged...
+    assert not [secret for secret in secrets if secret in written]  # ... without what it carried
