@@ -62,6 +62,14 @@ def test_eight_browsers_racing_with_one_link_sign_in_exactly_once(nippo, people,
     assert signed_in_sessions(database) == 1
 
 
+def test_a_link_checker_asking_for_the_headers_alone_does_not_spend_the_link(nippo, people, team_id, database):
+    path = urlsplit(link_url(nippo, people["alice"])).path
+    checked = browser(nippo).head(path)
+    assert checked.status_code == 200 and "Set-Cookie" not in checked.headers
+    assert signed_in_sessions(database) == 0
+    assert browser(nippo).get(path).status_code == 303
+
+
 def test_a_link_opened_in_a_signed_in_browser_signs_in_its_owner_under_a_new_id(nippo, people, team_id):
     client = sign_in(nippo, people["bob"])
     bobs = client.get_cookie("nippo_session", path="/web").value
