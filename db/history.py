@@ -99,22 +99,24 @@ def run_times(session: Session, team_id: int, since: date, until: date) -> dict[
         .group_by(ReminderRun.work_date)).all())
 
 
-def team_days_off(session: Session, team_id: int, since: date) -> list[date]:
+def team_days_off(session: Session, team_id: int, since: date, limit: int) -> list[date]:
+    """The team's first ``limit`` days off from ``since`` on."""
     from db.models import TeamDayOff
 
     return list(session.scalars(select(TeamDayOff.day).where(TeamDayOff.team_id == team_id, TeamDayOff.day >= since)
-                                .order_by(TeamDayOff.day)))
+                                .order_by(TeamDayOff.day).limit(limit)))
 
 
-def team_absences(session: Session, team_id: int, since: date) -> list[tuple[str, date, bool]]:
-    """(username, date, set for this team) of the roster's absences from ``since`` on."""
+def team_absences(session: Session, team_id: int, since: date, limit: int) -> list[tuple[str, date, bool]]:
+    """(username, date, set for this team) of the roster's first ``limit`` absences from ``since`` on
+    (any member can mark a year at a time, as often as they like: a page lists a bounded number)."""
     return [(username, day, team is not None) for username, day, team in session.execute(
         select(Member.username, Absence.work_date, Absence.team_id)
         .join(RosterEntry, RosterEntry.member_id == Absence.member_id)
         .join(Member, Member.id == Absence.member_id)
         .where(RosterEntry.team_id == team_id, RosterEntry.removed_at.is_(None), Absence.work_date >= since,
                counts_for(team_id))
-        .order_by(Absence.work_date, Member.username))]
+        .order_by(Absence.work_date, Member.username).limit(limit))]
 
 
 # --- runs ----------------------------------------------------------------------
@@ -190,11 +192,14 @@ def my_reports(session: Session, member_id: int, since: date) -> list[tuple[date
         .where(Report.member_id == member_id, Report.work_date >= since).order_by(Report.work_date.desc()))]
 
 
-def my_absences(session: Session, member_id: int, since: date) -> list[tuple[date, int | None]]:
-    """(date, team id or None for the member's own) of a member's absences from ``since``."""
+def my_absences(session: Session, member_id: int, since: date, until: date,
+                limit: int) -> list[tuple[date, int | None]]:
+    """(date, team id or None for the member's own) of a member's absences from ``since`` to ``until``,
+    the latest ``limit`` of them."""
     return [tuple(row) for row in session.execute(
         select(Absence.work_date, Absence.team_id)
-        .where(Absence.member_id == member_id, Absence.work_date >= since).order_by(Absence.work_date.desc()))]
+        .where(Absence.member_id == member_id, Absence.work_date >= since, Absence.work_date <= until)
+        .order_by(Absence.work_date.desc()).limit(limit))]
 
 
 def runs_that_chased(session: Session, member_id: int, team_ids: list[int], since: date) -> list[tuple[int, date, date, str]]:

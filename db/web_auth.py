@@ -87,14 +87,20 @@ def load_session(session: Session, cookie: str, now: datetime) -> StoredSession 
 
 
 def save_session(session: Session, cookie: str, user_id: str | None, data: dict, created_at: datetime,
-                 expires_at: datetime) -> None:
-    row = session.get(WebSession, digest(cookie))
-    if row is None:
+                 expires_at: datetime, *, new: bool) -> bool:
+    """Store a session: a ``new`` one is created; an existing one is only
+    updated, never brought back once it has ended (a request still running
+    when its person signed out, or was signed out everywhere, must not
+    undo that). False when there was nothing left to update."""
+    if new:
         session.add(WebSession(id_hash=digest(cookie), user_id=user_id, data=data, created_at=created_at,
                                expires_at=expires_at))
         _forget_expired(session, created_at)
-        return
-    row.user_id, row.data, row.expires_at = user_id, data, expires_at
+        return True
+    return session.execute(
+        update(WebSession).where(WebSession.id_hash == digest(cookie))
+        .values(user_id=user_id, data=data, expires_at=expires_at)
+    ).rowcount == 1
 
 
 def end_session(session: Session, cookie: str) -> None:

@@ -49,7 +49,11 @@ class BodyLimit:
 
 def _refuse(start_response, status: str, message: str):
     body = json.dumps({"error": message}).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    # Answered before Flask sees the request, so with the headers every other answer carries (web.pages).
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                            ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+                            ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                            ("Referrer-Policy", "same-origin"), ("Cache-Control", "no-store")])
     return [body]
 
 

@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
 
+from web.access import request_id
 from web.pages import auth, home, roster, settings, teams  # noqa: F401  (routes on the blueprint)
 from web.pages.access import current_viewer, services
 from web.pages.blueprint import bp
@@ -43,6 +44,8 @@ def init_app(app: Flask, services_) -> None:
     # The token lives in the server-side session, which ends within 12 hours anyway.
     app.config["WTF_CSRF_TIME_LIMIT"] = None
     init_oauth(app, settings_)
+    # On every answer, not only the pages': redirects and errors no route took, static files, the API's JSON.
+    app.after_request(safe_headers)
     app.register_blueprint(bp)
 
 
@@ -65,16 +68,23 @@ def _before():
     return None
 
 
-@bp.after_request
-def _headers(response):
+def safe_headers(response):
     response.headers["Content-Security-Policy"] = CSP
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
-    if request.endpoint == "web.static":
-        response.headers["Cache-Control"] = "public, max-age=3600"
-    else:
-        response.headers["Cache-Control"] = "no-store"
+    if request.path == "/web" or request.path.startswith("/web/"):
+        # What a page shows depends on who asks: no shared cache may keep one for someone else. Only the
+        # stylesheet and icon themselves may be kept, never an error page shown in their place (it names
+        # the person and carries their form token).
+        response.vary.add("Cookie")
+        shared = request.endpoint == "web.static" and response.status_code in (200, 304)
+        response.headers["Cache-Control"] = "public, max-age=3600" if shared else "no-store"
+    return response
+
+
+@bp.after_request
+def _compress(response):
     return compressed(response)
 
 
@@ -135,7 +145,7 @@ def _http_error(error):
 
 @bp.errorhandler(Exception)
 def _apology(error):
-    request_id = secrets.token_hex(4)
-    log.exception("request %s: %s %s failed", request_id, request.method, request.endpoint)
+    # The request's own id: the one in X-Request-Id and on this line and the access line.
+    log.exception("%s %s failed", request.method, request.endpoint)
     return render_template("error.html", title=t("error.internal_title"),
-                           message=t("error.internal", request_id=request_id)), 500
+                           message=t("error.internal", request_id=request_id())), 500

@@ -27,6 +27,9 @@ from db.models import Team
 log = logging.getLogger("nippo.web")
 
 ROLE_RECHECK = timedelta(minutes=5)
+# Team ids are the database's 32-bit integers: a larger number in an address is no team (SQLite cannot
+# even be asked about it), the same 404 as any other.
+LARGEST_TEAM_ID = 2**31 - 1
 
 
 def services():
@@ -112,6 +115,8 @@ def administers_team(team: Team) -> bool:
 
 def team_view(db, team_id: int, *, manage: bool = False) -> TeamView:
     """The team if the viewer may see it (and manage it, if asked); otherwise 404."""
+    if not 0 < team_id <= LARGEST_TEAM_ID:
+        abort(404)
     team, role = history.team_and_role(db, team_id, g.viewer.user_id)
     if team is None:
         abort(404)

@@ -20,7 +20,8 @@ from web.pages.i18n import LANGUAGES, from_locale
 
 log = logging.getLogger("nippo.web")
 
-# Chat servers fetch links to show a preview; such a fetch must not spend the link.
+# Chat servers fetch links to show a preview, and link checkers ask for the headers alone (HEAD): such a
+# fetch must not spend the link.
 PREVIEW_AGENTS = ("mattermost-bot", "slackbot", "facebookexternalhit", "twitterbot", "discordbot")
 
 
@@ -35,7 +36,7 @@ def login():
 @bp.get("/login/<token>")
 def login_link(token: str):
     agent = request.headers.get("User-Agent", "").lower()
-    if agent.startswith(PREVIEW_AGENTS):
+    if agent.startswith(PREVIEW_AGENTS) or request.method == "HEAD":
         return render_template("link_problem.html", outcome="preview"), 200
     now = services().clock()
     with services().database.write() as db:

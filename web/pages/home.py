@@ -16,6 +16,8 @@ from web.pages.i18n import translate
 
 MY_HISTORY_DAYS = 91
 MY_ABSENCES_BACK = 30
+MY_ABSENCES_AHEAD = 366  # a member may mark any future year off: the page shows the next one
+MY_ABSENCES_LISTED = 400
 
 
 @bp.get("/")
@@ -57,7 +59,8 @@ def me():
             standing.append((team, day.as_of, streak, day.is_work_day))
         since = today - timedelta(days=MY_HISTORY_DAYS - 1)
         reports = history.my_reports(db, member.id, since)
-        absences = history.my_absences(db, member.id, today - timedelta(days=MY_ABSENCES_BACK))
+        absences = history.my_absences(db, member.id, today - timedelta(days=MY_ABSENCES_BACK),
+                                       today + timedelta(days=MY_ABSENCES_AHEAD), limit=MY_ABSENCES_LISTED)
         chased = history.runs_that_chased(db, member.id, list(teams), since)
     filed = {day for day, *_ in reports}
     off = {day for day, _ in absences}

@@ -21,6 +21,8 @@ from web.pages.blueprint import bp
 from web.pages.forms import acting_in, done, refusal, say
 
 RECENT_DAYS = 7  # absences and days off shown from a week ago on
+# The most of each listed on the page: any member may mark a year off at a time, as often as they like.
+LISTED = 200
 
 
 @bp.get("/teams/<int:team_id>/roster")
@@ -35,10 +37,11 @@ def _page(team_id: int, errors: dict, entered: dict, status: int = 200):
         zone = ZoneInfo(subscription.timezone if subscription is not None else services().settings.timezone)
         since = services().clock().astimezone(zone).date() - timedelta(days=RECENT_DAYS)
         rows = history.roster_rows(db, team_id, include_inactive=True)
-        absences = history.team_absences(db, team_id, since)
-        days_off = history.team_days_off(db, team_id, since)
-    return render_template("roster.html", view=view, rows=rows, absences=absences, days_off=days_off,
-                           errors=errors, entered=entered), status
+        absences = history.team_absences(db, team_id, since, limit=LISTED + 1)
+        days_off = history.team_days_off(db, team_id, since, limit=LISTED + 1)
+    return render_template("roster.html", view=view, rows=rows, absences=absences[:LISTED],
+                           more_absences=len(absences) > LISTED, days_off=days_off[:LISTED],
+                           more_days_off=len(days_off) > LISTED, errors=errors, entered=entered), status
 
 
 def _act(team_id: int, form: str, command: str, work):

@@ -76,8 +76,9 @@ class DatabaseSessionInterface(SessionInterface):
         if not session.modified and not session.rotate:
             return
         now = self.services.clock()
+        new = session.rotate or not session.cookie
         with self.services.database.write() as db:
-            if session.rotate or not session.cookie:
+            if new:
                 if session.cookie:
                     web_auth.end_session(db, session.cookie)
                 session.cookie = web_auth.new_secret()
@@ -85,9 +86,13 @@ class DatabaseSessionInterface(SessionInterface):
                 if session.expires_at is None:
                     session.expires_at = now + ANONYMOUS_LIFETIME
             web_auth.save_session(db, session.cookie, session.get("uid"), dict(session), session.created_at,
-                                  session.expires_at)
+                                  session.expires_at, new=new)
+        if not new:
+            # The browser already holds this id and its lifetime never changes: saying it again would only
+            # tell an onlooker that the request changed what the server remembers (a team it may not see
+            # exists, say), where a missing team changes nothing.
+            return
         # Max-Age, not an absolute date: the browser's clock need not agree with ours.
         max_age = max(int((session.expires_at - now).total_seconds()), 0)
         response.set_cookie(COOKIE, session.cookie, max_age=max_age, path=COOKIE_PATH,
                             secure=self.secure, httponly=True, samesite="Lax")
-        response.vary.add("Cookie")

@@ -23,6 +23,8 @@ from web.pages.blueprint import bp
 from web.pages.i18n import translate
 
 CACHE = "nippo_pages_cache"
+# A spreadsheet takes a cell starting with one of these for a formula (=HYPERLINK(...), +cmd|...).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_DEFAULT_DAYS = 30
 RUNS_SHOWN = 90
 
@@ -112,9 +114,15 @@ def export(team_id: int):
     writer = csv.writer(out)
     writer.writerow(["member", "work_date", "kind", "filed_at", "source"])
     for member, work_date, kind, filed_at, source in rows:
-        writer.writerow([member, work_date.isoformat(), kind,
-                         filed_at.astimezone(timezone.utc).isoformat(timespec="seconds"), source])
+        writer.writerow([inert_cell(member), work_date.isoformat(), kind,
+                         filed_at.astimezone(timezone.utc).isoformat(timespec="seconds"), inert_cell(source)])
     name = f"nippo-{view.team.channel_name or view.team.id}-{span.start.isoformat()}-{span.end.isoformat()}.csv"
     safe_name = "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{safe_name}"'})
+
+
+def inert_cell(value: str) -> str:
+    """A text cell a spreadsheet shows as text, never runs as a formula: a leading quote, as spreadsheets
+    themselves write it."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
