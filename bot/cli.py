@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, read_log_format
+from bot.logs import flush_logs
 from bot.mattermost import MattermostError
 from bot.remind import NoSuchChannel
 from bot.sources import SourceMisconfigured
@@ -38,13 +39,20 @@ def main(argv: list[str] | None = None, *, app_factory=None) -> int:
         _configure_logging()
         return args.handler(args) or 0
     except (ConfigError, StartupError, SourceMisconfigured, NoSuchChannel) as error:
-        print(f"nippo: {error}", file=sys.stderr)
+        _refuse(str(error))
         return EXIT_CONFIG
     except MattermostError as error:
         reason = f"HTTP {error.status}" if error.status else "no answer"
-        print(f"nippo: NIPPO_MATTERMOST_URL: Mattermost refused or did not answer {error.operation or 'a call'} "
-              f"({reason}{', ' + error.error_id if error.error_id else ''})", file=sys.stderr)
+        _refuse(f"NIPPO_MATTERMOST_URL: Mattermost refused or did not answer {error.operation or 'a call'} "
+                f"({reason}{', ' + error.error_id if error.error_id else ''})")
         return EXIT_CONFIG
+
+
+def _refuse(reason: str) -> None:
+    """The one line a refused start says. The log writer thread shares standard
+    error: its lines go out first, so the two never run together."""
+    flush_logs()
+    print(f"nippo: {reason}", file=sys.stderr, flush=True)
 
 
 def _parser() -> argparse.ArgumentParser:
