@@ -132,16 +132,17 @@ class RunRow:
     missing: int
     counts: dict  # outbox state -> messages
     problems: list  # (state, kind, error) of messages that failed or were dropped
+    slot: str = ""  # '' the morning reminder, 'again HH:MM' a nudge, 'digest' the weekly digest
 
 
 def runs(session: Session, team_id: int, kinds: tuple[str, ...], limit: int = 90) -> list[RunRow]:
     """The team's latest reminder runs, newest first, with what became of their messages."""
     rows = session.execute(
         select(ReminderRun.id, ReminderRun.local_date, ReminderRun.work_date, ReminderRun.state, ReminderRun.reason,
-               ReminderRun.scheduled_at, ReminderRun.missing)
+               ReminderRun.scheduled_at, ReminderRun.missing, ReminderRun.slot)
         .join(Subscription, Subscription.id == ReminderRun.subscription_id)
         .where(Subscription.team_id == team_id)
-        .order_by(ReminderRun.local_date.desc()).limit(limit)).all()
+        .order_by(ReminderRun.local_date.desc(), ReminderRun.scheduled_at.desc()).limit(limit)).all()
     ids = [row.id for row in rows]
     counts: dict[int, dict[str, int]] = {}
     problems: dict[int, list] = {}
@@ -157,7 +158,8 @@ def runs(session: Session, team_id: int, kinds: tuple[str, ...], limit: int = 90
                 .order_by(OutboxMessage.id)):
             problems.setdefault(run_id, []).append((state, kind, error))
     return [RunRow(row.id, row.local_date, row.work_date, row.state, row.reason, row.scheduled_at,
-                   len(row.missing or []), counts.get(row.id, {}), problems.get(row.id, [])) for row in rows]
+                   len(row.missing or []), counts.get(row.id, {}), problems.get(row.id, []), row.slot or "")
+            for row in rows]
 
 
 # --- export --------------------------------------------------------------------

@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,16 @@ def test_runs_show_each_reminder_with_its_messages(nippo, people, monday, clock)
     assert row, page
     cells = re.findall(r'<td class="num">(\d+)</td>', row.group(1))
     assert cells[0] == "1"  # boss was missing
+
+
+def test_runs_tell_a_nudge_from_the_morning_reminder(nippo, people, monday, clock):
+    nippo.reply(people["boss"], "to dm again 13:00", "/subscribe")
+    nippo.tick(clock.now)
+    nippo.tick(clock.now + timedelta(hours=4, minutes=5))
+    nippo.services.wait_for_background()
+    page = text_of(sign_in(nippo, people["boss"]).get(f"/web/teams/{monday}/runs"))
+    assert re.search(r'<span class="help">13:00</span> <span class="badge">nudge</span></td>', page), page
+    assert re.search(r'<span class="help">09:00</span></td>', page)
 
 
 def test_the_export_lists_reports_and_absences_in_the_range(nippo, people, monday):
