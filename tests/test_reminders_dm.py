@@ -65,6 +65,27 @@ def test_leaders_get_a_one_line_summary(scene):
     assert not mentions_in(summary["message"]) and "\n" not in summary["message"].strip()
 
 
+def test_a_leaders_summary_never_names_the_leader_it_goes_to(scene):
+    scene.person("boss", leader=True)
+    scene.person("alice")
+    scene.subscribe(delivery="dm")
+    scene.tick(TUESDAY_9AM)
+    dms = [dm["message"] for dm in scene.dms("boss")]
+    summary = next(text for text in dms if f"@{ZWSP}alice" in text)
+    assert "boss" not in summary
+    assert len(dms) == 2  # boss's own reminder, and the summary naming alice alone
+
+
+def test_a_leader_who_alone_is_missing_gets_their_reminder_and_no_summary(scene):
+    scene.person("boss", leader=True)
+    scene.person("alice")
+    scene.report("alice", MONDAY)
+    scene.subscribe(delivery="dm")
+    scene.tick(TUESDAY_9AM)
+    [reminder] = scene.dms("boss")
+    assert "/report 2026-11-30" in reminder["message"] and reminder["props"]["attachments"]
+
+
 def test_leaders_get_the_praise_when_nobody_is_missing(scene):
     scene.person("boss", leader=True)
     scene.person("alice")

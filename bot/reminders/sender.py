@@ -178,7 +178,11 @@ class Sender:
         members = payload.get("members") or []
         remaining = check.still_missing(members, work_date, payload.get("team"))
         if kind == SUMMARY:
-            text = summary_text(persona, payload, remaining) if remaining else praise_text(persona, payload)
+            # A leader is never told about themselves in the third person: their own DM says it.
+            others = [m for m in remaining if m["u"] != message["recipient_user_id"]]
+            if remaining and not others:
+                return Outcome(CANCELLED, error="only the leader it was for is missing: their own DM says so")
+            text = summary_text(persona, payload, others) if others else praise_text(persona, payload)
             return text, persona, False
         if kind == CHANNEL:
             if remaining:
