@@ -14,15 +14,14 @@ to learn that someone's streak is 3.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
-from sqlalchemy import Integer, bindparam, column, func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from db.idsets import in_ids
 from db.models import Absence, Report
 from db.queries import counts_for
 
@@ -39,10 +38,10 @@ IsWorkDay = Callable[[date], bool]
 _NONE: frozenset[date] = frozenset()
 
 
-@dataclass(frozen=True)
-class Ask:
+class Ask(NamedTuple):
     """One streak wanted: a member's, as of a date, on a team's calendar
-    (``team_id`` None: Monday to Friday and the member's own absences only)."""
+    (``team_id`` None: Monday to Friday and the member's own absences only).
+    A tuple: a morning asks for tens of thousands, and tuples hash in C."""
 
     member_id: int
     team_id: int | None
@@ -170,8 +169,8 @@ def _filed_for_teams(session: Session, asks: set[Ask], since: date, until: date)
     Years of reports can be hundreds of thousands of rows: the database
     hands them over as one string of dates per member, and the walk compares
     ISO strings, so no row becomes a Python date."""
-    ids = _id_set(session, {ask.member_id for ask in asks})
-    teams = _id_set(session, {ask.team_id for ask in asks if ask.team_id is not None})
+    members = {ask.member_id for ask in asks}
+    teams = {ask.team_id for ask in asks if ask.team_id is not None}
     if session.get_bind().dialect.name == "postgresql":
         dates = func.string_agg(func.to_char(Report.work_date, "YYYY-MM-DD"), ",")  # whatever the DateStyle
     else:
@@ -179,23 +178,14 @@ def _filed_for_teams(session: Session, asks: set[Ask], since: date, until: date)
     connection = session.connection()
     reported = {member_id: set(listed.split(",")) for member_id, listed in connection.execute(
         select(Report.member_id, dates)
-        .where(Report.member_id.in_(ids), Report.work_date >= since, Report.work_date <= until)
+        .where(in_ids(session, Report.member_id, members, "members"), Report.work_date >= since,
+               Report.work_date <= until)
         .group_by(Report.member_id))}
     absent: dict[tuple, set[str]] = defaultdict(set)
     for member_id, work_date, team_id in connection.execute(
             select(Absence.member_id, Absence.work_date, Absence.team_id)
-            .where(Absence.member_id.in_(ids), Absence.work_date >= since, Absence.work_date <= until,
-                   or_(Absence.team_id.is_(None), Absence.team_id.in_(teams)))):
+            .where(in_ids(session, Absence.member_id, members, "members"), Absence.work_date >= since,
+                   Absence.work_date <= until,
+                   or_(Absence.team_id.is_(None), in_ids(session, Absence.team_id, teams, "teams")))):
         absent[(member_id, team_id)].add(work_date.isoformat())
     return reported, absent
-
-
-def _id_set(session: Session, ids: set[int]):
-    """``ids`` as a subquery of one parameter: a morning's tens of thousands
-    of members would pass SQLite's limit on parameters as an IN list."""
-    document = json.dumps(sorted(ids))
-    if session.get_bind().dialect.name == "postgresql":
-        query = text("SELECT CAST(json_array_elements_text(CAST(:ids AS json)) AS integer) AS id")
-    else:
-        query = text("SELECT CAST(value AS integer) AS id FROM json_each(:ids)")
-    return query.bindparams(bindparam("ids", document, unique=True)).columns(column("id", Integer))

@@ -1,17 +1,22 @@
-"""Inserting many rows in ONE statement, whatever their number.
+"""Writing many rows in a constant number of statements, whatever their number.
 
-Planning a tick must cost a constant number of queries (docs/operations.md, performance), but a
-multi-row VALUES list grows with the rows and runs into the databases'
-parameter limits (SQLite: 32,766), so it would need several statements for
-a big tick. Instead the rows travel as one JSON document and the database
-unpacks them: ``json_each`` on SQLite, ``json_to_recordset`` on PostgreSQL.
+Planning a tick must cost a constant number of queries (docs/operations.md,
+performance), but a multi-row VALUES list grows with the rows and runs into
+the databases' parameter limits (SQLite: 32,766). Rows that need an answer
+back (``RETURNING``) travel as one JSON document the database unpacks:
+``json_each`` on SQLite, ``json_to_recordset`` on PostgreSQL. The tens of
+thousands of outbox rows of a big morning take the fastest road each
+database has: one ``executemany`` on SQLite (in process: no round trips),
+``COPY`` into a temporary table and one ``INSERT … SELECT`` on PostgreSQL.
 Values are converted exactly as the ORM would store them.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import json
+import secrets
 from datetime import date, datetime
 from typing import Sequence
 
@@ -68,15 +73,22 @@ def _unpacked(table, dialect, names: list[str]) -> str:
 
 
 def _document(table, dialect, rows: list[dict], names: list[str]) -> str:
+    processors = _processors(table, dialect, names)
+    return json.dumps([_plain(row, names, processors) for row in rows], separators=(",", ":"))
+
+
+def _processors(table, dialect, names: list[str]) -> dict:
+    """The ORM's bind processors of these columns, but JSON's: a JSON value is
+    nested as it is (the database reads the object's JSON text)."""
     processors = {}
     for name in names:
         column_type = table.c[name].type
         if isinstance(column_type, JSON):
-            continue  # nested as it is: the database reads the object's JSON text
+            continue
         processor = column_type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             processors[name] = processor
-    return json.dumps([_plain(row, names, processors) for row in rows], separators=(",", ":"))
+    return processors
 
 
 def _plain(row: dict, names: list[str], processors: dict) -> dict:
@@ -104,23 +116,78 @@ def _pg_type(column, dialect) -> str:
     return column.type.dialect_impl(dialect).compile(dialect=dialect)
 
 
-def reopen_by_key(session: Session, model, rows: list[dict], names: Sequence[str], states: Sequence[str]) -> None:
-    """Give rows that exist already under the same ``key`` a fresh start, in
-    one statement: those in one of ``states`` that belong to another run take
-    the new row's ``names`` columns (the rest of a send's history is reset)."""
+def insert_rows(session: Session, model, rows: list[dict], on_conflict: str = "ON CONFLICT DO NOTHING") -> None:
+    """INSERT ``rows`` (all with the same keys) with ``on_conflict``, SQL both
+    databases read alike (``excluded.`` names the row proposed). An upsert's
+    conflict target must not repeat within ``rows``: give each key once."""
     if not rows:
         return
     table = model.__table__
-    dialect = session.get_bind().dialect
+    connection = session.connection()
+    dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
-    names = ["key", "run_id", *[n for n in names if n not in ("key", "run_id")]]
-    target = quote(table.name)
-    assignments = ", ".join(f"{quote(name)} = j.{quote(name)}" for name in names if name != "key")
-    reset = ", ".join(f"{quote(name)} = NULL" for name in ("lease_until", "leased_by", "unknown_since", "post_id",
-                                                          "last_error", "sent_at"))
-    listed = ", ".join(f"'{state}'" for state in states)
-    statement = (f"UPDATE {target} SET {assignments}, {quote('attempts')} = 0, {reset}"
-                 f" FROM ({_unpacked(table, dialect, names)}) AS j"
-                 f" WHERE {target}.{quote('key')} = j.{quote('key')} AND {target}.{quote('state')} IN ({listed})"
-                 f" AND ({target}.{quote('run_id')} IS NULL OR {target}.{quote('run_id')} <> j.{quote('run_id')})")
-    session.execute(text(statement), {"rows": _document(table, dialect, rows, names)})
+    names = list(rows[0])
+    columns = ", ".join(quote(name) for name in names)
+    values = _values(table, dialect, rows, names)
+    if dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in names)
+        connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks}) {on_conflict}",
+                                   values)
+        return
+    scratch = f"nippo_bulk_{secrets.token_hex(4)}"
+    # the columns' types without their constraints: the table's defaults fill the rest on the way in
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {scratch} ON COMMIT DROP AS"
+                               f" SELECT {columns} FROM {quote(table.name)} WITH NO DATA")
+    _copy(connection, f"COPY {scratch} ({columns}) FROM STDIN", values)
+    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} FROM {scratch}"
+                               f" {on_conflict}")
+
+
+def _values(table, dialect, rows: list[dict], names: list[str]) -> list[tuple]:
+    """Each row as a tuple of what the driver takes: dates and times as the
+    ORM binds them, JSON encoded once, here."""
+    processors = _processors(table, dialect, names)
+    encoders = [_json_text if isinstance(table.c[name].type, JSON) else None for name in names]
+    return [tuple(encode(row[name]) if encode is not None
+                  else _stored(processors.get(name), row[name]) if isinstance(row[name], (date, datetime))
+                  else row[name]
+                  for name, encode in zip(names, encoders))
+            for row in rows]
+
+
+# One encoder for every payload (json.dumps with options builds one per call).
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+
+
+def _json_text(value) -> str | None:
+    return None if value is None else _encode_json(value)
+
+
+def _copy(connection, statement: str, values: list[tuple]) -> None:
+    """PostgreSQL's COPY FROM STDIN of ``values`` in its text format, through
+    the session's own connection (so inside its transaction). Listeners on
+    ``before_cursor_execute`` see it like any statement: counters stay honest."""
+    lines = io.StringIO()
+    for row in values:
+        lines.write("\t".join(_copy_field(value) for value in row))
+        lines.write("\n")
+    lines.seek(0)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        connection.dispatch.before_cursor_execute(connection, cursor, statement, (), None, False)
+        cursor.copy_expert(statement, lines)
+        connection.dispatch.after_cursor_execute(connection, cursor, statement, (), None, False)
+    finally:
+        cursor.close()
+
+
+def _copy_field(value) -> str:
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    text_value = value if isinstance(value, str) else str(value)
+    if "\\" in text_value or "\t" in text_value or "\n" in text_value or "\r" in text_value:
+        text_value = (text_value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                      .replace("\r", "\\r"))
+    return text_value

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.buttons import ACTIONS, LABEL_KEYS
 from bot.reminders import snapshot
 from bot.reminders.claim import Claim
-from bot.reminders.bulk import insert_ignoring_conflicts, reopen_by_key, update_by_id
+from bot.reminders.bulk import insert_rows, update_by_id
 from bot.reminders.common import (
     CHANNEL, CLAIMED, DIGEST_SLOT, DM, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_KINDS, PLANNED, SKIPPED,
     SOURCE_RETRY, SUMMARY, UNDELIVERABLE, TickTime, nudge_time,
@@ -91,8 +91,8 @@ def plan_claims(services, tick: TickTime, owner: str, claims: list[Claim]) -> li
 def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[Claim], keys: dict,
           unavailable: set) -> list[RunLine]:
     now = tick.now
-    owned_query = select(ReminderRun.id).where(ReminderRun.id.in_([c.run_id for c in claims]),
-                                               ReminderRun.claimed_by == owner, ReminderRun.state == CLAIMED)
+    # Every run this process holds, not a list of ids: that query's plan needs no statistics.
+    owned_query = select(ReminderRun.id).where(ReminderRun.claimed_by == owner, ReminderRun.state == CLAIMED)
     if session.get_bind().dialect.name == "postgresql":
         owned_query = owned_query.with_for_update()
     owned = set(session.scalars(owned_query))
@@ -172,16 +172,29 @@ def _plan_one(services, c: Claim, roster: list, filed: Filed, missed: dict, inpu
 
 
 def insert_messages(session: Session, rows: list[dict]) -> None:
-    """Add outbox rows; a key that exists already (a replan, a second roster) is left alone.
-    Sorted by key so two replicas adding the same DM keys lock them in the same
-    order and cannot deadlock on PostgreSQL."""
-    rows = sorted(rows, key=lambda row: row["key"])
-    insert_ignoring_conflicts(session, OutboxMessage, rows)
-    # A member on two rosters gets one DM per work date, whichever run plans
-    # it first; but one the first run could not deliver (dropped, failed) is
-    # the next run's to send, with a fresh pending_post_id.
-    reopen_by_key(session, OutboxMessage, [r for r in rows if r["kind"] == DM and r["run_id"] is not None],
-                  _REOPENED, (DROPPED, UNDELIVERABLE))
+    """Add outbox rows; a key that exists already (a replan, a second roster)
+    is left alone — but a member on two rosters gets one DM per work date,
+    whichever run plans it first, and one the first run could not deliver
+    (dropped, undeliverable) is the next run's to send, with a fresh
+    pending_post_id. Sorted by key so two replicas adding the same DM keys
+    lock them in the same order and cannot deadlock on PostgreSQL."""
+    unique = {}
+    for row in sorted(rows, key=lambda row: row["key"]):
+        unique.setdefault(row["key"], row)  # an upsert may not meet its own key twice
+    insert_rows(session, OutboxMessage, list(unique.values()), _REOPEN_UNDELIVERED)
+
+
+def _reopen_clause() -> str:
+    taken = ", ".join(f"{name} = excluded.{name}" for name in _REOPENED)
+    fresh = ", ".join(f"{name} = NULL" for name in ("lease_until", "leased_by", "unknown_since", "post_id",
+                                                   "last_error", "sent_at"))
+    given_up = ", ".join(f"'{state}'" for state in (DROPPED, UNDELIVERABLE))
+    return (f"ON CONFLICT (key) DO UPDATE SET {taken}, attempts = 0, {fresh}"
+            f" WHERE outbox.state IN ({given_up}) AND excluded.kind = '{DM}' AND excluded.run_id IS NOT NULL"
+            " AND (outbox.run_id IS NULL OR outbox.run_id <> excluded.run_id)")
+
+
+_REOPEN_UNDELIVERED = _reopen_clause()
 
 
 def release_claims(services, claims: list[Claim], owner: str, now) -> None:

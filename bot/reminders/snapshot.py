@@ -5,15 +5,17 @@ subscriptions within a second). Every function returns plain values.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from bot import calendar
 from bot.reminders.common import CLAIMED, OPEN_STATES, SNOOZE
+from db.idsets import id_parameter, id_table_sql, in_ids, join_in_order
 from db.models import Absence, Member, MissingStreak, OutboxMessage, ReminderRun, Report, RosterEntry, Subscription, Team, TeamDayOff
 
 # Team days off further back than this cannot change today's work date.
@@ -52,14 +54,22 @@ class Sub:
         return self.digest_day, _clock(self.digest_time)
 
     def schedule(self, days_off: frozenset[date]) -> calendar.Schedule:
-        return calendar.Schedule(
-            at=_clock(self.at_time),
-            timezone=self.timezone,
-            weekdays=frozenset(int(d) for d in self.weekdays.split(",") if d.strip().isdigit()),
-            holiday_country=self.holidays or None,
-            days_off=days_off,
-            check=self.check_day,
-        )
+        return _schedule(self.at_time, self.timezone, self.weekdays, self.holidays or None, days_off, self.check_day)
+
+
+@functools.lru_cache(maxsize=1024)
+def _schedule(at_time: str, timezone: str, weekdays: str, holidays: str | None, days_off: frozenset[date],
+              check_day: str) -> calendar.Schedule:
+    """Most of ten thousand subscriptions share a handful of schedules: each is
+    built (and checked) once. Schedules are immutable."""
+    return calendar.Schedule(
+        at=_clock(at_time),
+        timezone=timezone,
+        weekdays=frozenset(int(d) for d in weekdays.split(",") if d.strip().isdigit()),
+        holiday_country=holidays,
+        days_off=days_off,
+        check=check_day,
+    )
 
 
 def _clock(text: str) -> time:
@@ -152,14 +162,14 @@ def rosters(session: Session, team_ids: set[int], member_key: str) -> dict[int, 
     member's key is the team's own external id when the source keys by it."""
     if not team_ids:
         return {}
-    key_column = {"email": Member.email, "external_id": RosterEntry.external_id}.get(member_key, Member.username)
-    rows = session.execute(
-        select(RosterEntry.team_id, RosterEntry.role, Member.id, Member.user_id, Member.username, key_column)
-        .join(Member, Member.id == RosterEntry.member_id)
-        .where(RosterEntry.team_id.in_(sorted(team_ids)), RosterEntry.removed_at.is_(None),
-               Member.active.is_(True), Member.is_bot.is_(False))
-        .order_by(RosterEntry.team_id, Member.username, Member.id)
-    )
+    key_column = {"email": "members.email", "external_id": "roster.external_id"}.get(member_key, "members.username")
+    join = join_in_order(session)
+    rows = session.execute(text(
+        f"SELECT roster.team_id, roster.role, members.id, members.user_id, members.username, {key_column}"
+        f" FROM {id_table_sql(session, 'teams')} AS t"
+        f" {join} roster ON roster.team_id = t.id {join} members ON members.id = roster.member_id"
+        " WHERE roster.removed_at IS NULL AND members.active AND NOT members.is_bot"
+        " ORDER BY roster.team_id, members.username, members.id"), {"teams": id_parameter(session, team_ids)})
     found: dict[int, list[Person]] = defaultdict(list)
     for team_id, role, member_id, user_id, username, key in rows:
         found[team_id].append(Person(member_id, user_id, username, key.lower() if key else None, role == "leader"))
@@ -172,12 +182,20 @@ def filed(session: Session, team_ids: set[int], work_dates: set[date]) -> tuple[
     which counts for every team — for the members of these teams."""
     if not team_ids or not work_dates:
         return set(), set()
-    members = select(RosterEntry.member_id).where(RosterEntry.team_id.in_(sorted(team_ids)))
-    dates = sorted(work_dates)
-    reported = session.execute(select(Report.member_id, Report.work_date)
-                               .where(Report.work_date.in_(dates), Report.member_id.in_(members)))
-    absent = session.execute(select(Absence.team_id, Absence.member_id, Absence.work_date)
-                             .where(Absence.work_date.in_(dates), Absence.member_id.in_(members)))
+    join = join_in_order(session)
+    dates = [bindparam(f"date{n}", day, type_=Date) for n, day in enumerate(sorted(work_dates))]
+    listed = ", ".join(f":{d.key}" for d in dates)
+    teams = {"teams": id_parameter(session, team_ids)}
+    members = f"FROM {id_table_sql(session, 'teams')} AS t {join} roster ON roster.team_id = t.id"
+    # A member on two of these teams comes twice: the sets keep one.
+    reported = session.execute(text(
+        f"SELECT reports.member_id, reports.work_date {members}"
+        f" {join} reports ON reports.member_id = roster.member_id AND reports.work_date IN ({listed})")
+        .bindparams(*dates).columns(Report.member_id, Report.work_date), teams)
+    absent = session.execute(text(
+        f"SELECT absences.team_id, absences.member_id, absences.work_date {members}"
+        f" {join} absences ON absences.member_id = roster.member_id AND absences.work_date IN ({listed})")
+        .bindparams(*dates).columns(Absence.team_id, Absence.member_id, Absence.work_date), teams)
     return {tuple(row) for row in reported}, {tuple(row) for row in absent}
 
 
@@ -197,7 +215,7 @@ def streaks(session: Session, subscription_ids: set[int]) -> dict[tuple[int, int
     rows = session.execute(
         select(MissingStreak.subscription_id, MissingStreak.member_id, MissingStreak.streak,
                MissingStreak.leaders_told, MissingStreak.last_run_id)
-        .where(MissingStreak.subscription_id.in_(sorted(subscription_ids)))
+        .where(in_ids(session, MissingStreak.subscription_id, subscription_ids, "subscriptions"))
     )
     return {(sub_id, member_id): Missed(streak, told, last) for sub_id, member_id, streak, told, last in rows}
 

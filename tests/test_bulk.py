@@ -1,0 +1,79 @@
+"""The bulk writers and id sets planning uses: what goes in comes back out
+exactly as the ORM would have stored it, on both databases, whatever the text."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from bot.reminders.bulk import insert_rows
+from db.idsets import in_ids
+from db.models import Member, OutboxMessage, Team
+
+NOW = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
+HOSTILE = "tab\there\nnewline\\backslash \\N \"quotes\" 'single' \r 日本語 🎌 \x01"
+
+
+def outbox_row(key: str, **changes) -> dict:
+    row = {"key": key, "run_id": None, "kind": "dm", "channel_id": None, "recipient_user_id": "u1",
+           "work_date": date(2026, 11, 30), "payload": {"text": HOSTILE, "nested": [1, None, True, {"k": "\\N"}]},
+           "state": "pending", "attempts": 0, "not_before": NOW, "deadline": NOW + timedelta(hours=3),
+           "pending_post_id": "p" * 26, "created_at": NOW}
+    return {**row, **changes}
+
+
+def test_rows_come_back_exactly_as_written_whatever_their_text(database):
+    rows = [outbox_row("a", channel_id=HOSTILE[:60]), outbox_row("b", recipient_user_id=None, work_date=None,
+                                                                 deadline=None)]
+    with database.write() as session:
+        insert_rows(session, OutboxMessage, rows)
+    with database.read() as session:
+        stored = {m.key: m for m in session.scalars(select(OutboxMessage))}
+    assert stored["a"].payload == rows[0]["payload"] and stored["a"].channel_id == HOSTILE[:60]
+    assert stored["a"].not_before == NOW and stored["a"].deadline == NOW + timedelta(hours=3)
+    assert stored["a"].work_date == date(2026, 11, 30) and stored["a"].state == "pending"
+    assert stored["b"].recipient_user_id is None and stored["b"].work_date is None and stored["b"].deadline is None
+    assert stored["a"].id and stored["b"].id  # the table's own defaults filled in
+
+
+def test_a_key_that_exists_is_left_alone_unless_the_conflict_clause_says_otherwise(database):
+    with database.write() as session:
+        insert_rows(session, OutboxMessage, [outbox_row("a", state="dropped")])
+    with database.write() as session:
+        insert_rows(session, OutboxMessage, [outbox_row("a", attempts=5), outbox_row("b")])
+    with database.write() as session:
+        insert_rows(session, OutboxMessage, [outbox_row("a", attempts=7), outbox_row("b", attempts=9)],
+                    "ON CONFLICT (key) DO UPDATE SET attempts = excluded.attempts WHERE outbox.state = 'dropped'")
+    with database.read() as session:
+        attempts = dict(session.execute(select(OutboxMessage.key, OutboxMessage.attempts)).all())
+    assert attempts == {"a": 7, "b": 0}
+
+
+def test_thousands_of_rows_in_a_constant_number_of_statements(database):
+    statements = []
+    from sqlalchemy import event
+
+    listener = lambda *args, **kw: statements.append(args[2])  # noqa: E731
+    event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.write() as session:
+            insert_rows(session, OutboxMessage, [outbox_row(f"k{n:05d}") for n in range(5000)])
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listener)
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 5000
+    assert len([s for s in statements if "outbox" in s or "nippo_bulk" in s]) <= 3
+
+
+def test_an_id_set_larger_than_sqlites_parameter_limit_is_one_parameter(database):
+    with database.write() as session:
+        session.add(Team(id=1, channel_id="c1", channel_name="dev", created_at=NOW))
+        session.add(Member(id=7, user_id="u7", username="alice", active=True, is_bot=False))
+    wanted = set(range(1, 40_001)) | {7}
+    with database.read() as session:
+        found = session.scalars(select(Member.username).where(in_ids(session, Member.id, wanted, "ids"))).all()
+        assert found == ["alice"]
+        assert session.scalars(select(Member.id).where(in_ids(session, Member.id, {8, 9}, "ids"))).all() == []
+        assert session.scalars(select(Member.id).where(in_ids(session, Member.id, set(), "ids"))).all() == []
+
