@@ -32,6 +32,36 @@ def ensure_roster_entry(session: Session, team_id: int, member_id: int, role: st
                                                      RosterEntry.member_id == member_id)).one()
 
 
+# Roster rows written or read by one statement: well inside SQLite's 32,766 bound parameters.
+ROSTER_ROWS_PER_STATEMENT = 500
+
+
+def add_roster_entries(session: Session, team_id: int, member_ids: list[int], now: datetime) -> set[int]:
+    """Roster entries (role member) for those of these members who have none
+    on the team, removed or not; which members got one (race-free)."""
+    added: set[int] = set()
+    for chunk in _chunks(member_ids):
+        added.update(session.scalars(
+            insert_for(session, RosterEntry)
+            .values([{"team_id": team_id, "member_id": m, "role": "member", "added_at": now} for m in chunk])
+            .on_conflict_do_nothing(index_elements=[RosterEntry.team_id, RosterEntry.member_id])
+            .returning(RosterEntry.member_id)))
+    return added
+
+
+def roster_entries(session: Session, team_id: int, member_ids: list[int]) -> dict[int, RosterEntry]:
+    """member id -> these members' entries on the team, removed ones included."""
+    found: dict[int, RosterEntry] = {}
+    for chunk in _chunks(member_ids):
+        found.update((e.member_id, e) for e in session.scalars(
+            select(RosterEntry).where(RosterEntry.team_id == team_id, RosterEntry.member_id.in_(chunk))))
+    return found
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[start:start + ROSTER_ROWS_PER_STATEMENT] for start in range(0, len(items), ROSTER_ROWS_PER_STATEMENT)]
+
+
 def save_report(session: Session, member_id: int, work_date: date, text: str, source: str, now: datetime) -> bool:
     """File or replace a member's report; True when it replaced an earlier one."""
     existed = session.scalar(select(exists().where(Report.member_id == member_id, Report.work_date == work_date)))
