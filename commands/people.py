@@ -34,10 +34,6 @@ def user_timezone(user: dict) -> str | None:
     return chosen or None
 
 
-# Rows written by one statement: well inside SQLite's 32,766 bound parameters.
-MEMBERS_PER_STATEMENT = 500
-
-
 def upsert_member(session: Session, user: dict, now: datetime) -> Member:
     """The member row for a Mattermost user, created or refreshed."""
     member_id = upsert_members(session, [user], now)[user["id"]]
@@ -46,24 +42,24 @@ def upsert_member(session: Session, user: dict, now: datetime) -> Member:
 
 
 def upsert_members(session: Session, users: list[dict], now: datetime) -> dict[str, int]:
-    """Member rows for Mattermost users, created or refreshed, a few hundred
-    to a statement (a channel sync may bring thousands): user id -> member id."""
+    """Member rows for Mattermost users, created or refreshed, many to a
+    statement (a channel sync may bring thousands): user id -> member id."""
     rows = [_member_row(user, now) for user in {u["id"]: u for u in users}.values()]
-    column = Member.__table__.c
-    ids: dict[str, int] = {}
-    for start in range(0, len(rows), MEMBERS_PER_STATEMENT):
-        # One upsert, not insert-then-update: two requests about a new user at once must not collide.
-        insert = queries.insert_for(session, Member).values(rows[start:start + MEMBERS_PER_STATEMENT])
-        new = insert.excluded
-        insert = insert.on_conflict_do_update(index_elements=[Member.user_id], set_={
-            # A user without a username was stored under their id: a stored name is kept then.
-            "username": case((new.username == new.user_id, column.username), else_=new.username),
-            "email": func.coalesce(new.email, column.email),
-            "timezone": func.coalesce(new.timezone, column.timezone),
-            "active": new.active, "is_bot": new.is_bot, "updated_at": new.updated_at,
-        }).returning(Member.id, Member.user_id)
-        ids.update((user_id, member_id) for member_id, user_id in session.execute(insert))
-    return ids
+    if not rows:
+        return {}
+    table = Member.__table__
+    # One upsert, not insert-then-update: two requests about a new user at once must not collide.
+    insert = queries.insert_for(session, table)
+    new = insert.excluded
+    upsert = insert.on_conflict_do_update(index_elements=[table.c.user_id], set_={
+        # A user without a username was stored under their id: a stored name is kept then.
+        "username": case((new.username == new.user_id, table.c.username), else_=new.username),
+        "email": func.coalesce(new.email, table.c.email),
+        "timezone": func.coalesce(new.timezone, table.c.timezone),
+        "active": new.active, "is_bot": new.is_bot, "updated_at": new.updated_at,
+    }).returning(table.c.id, table.c.user_id)
+    # Many rows to one compiled statement: SQLAlchemy sends them a batch at a time ("insertmanyvalues").
+    return {user_id: member_id for member_id, user_id in session.connection().execute(upsert, rows)}
 
 
 def _member_row(user: dict, now: datetime) -> dict:

@@ -249,9 +249,9 @@ def _sync(ctx: Ctx, users: list[dict]) -> str:
         member_ids = upsert_members(session, humans, ctx.now)
         joined = queries.add_roster_entries(session, team.id, list(member_ids.values()), ctx.now)
         added = [u["username"] for u in humans if member_ids[u["id"]] in joined]
-        left = [m.username for m, _ in queries.roster(session, team.id, include_inactive=True)
-                if m.user_id not in in_channel]
-        count = len(queries.roster(session, team.id))
+        left = [username for user_id, username in queries.roster_user_names(session, team.id)
+                if user_id not in in_channel]
+        count = queries.roster_count(session, team.id)
     lines = [ctx.say("team.synced", added=_names_or_count(ctx, added), count=count)]
     if left:
         lines.append(ctx.say("team.sync_left", names=_names_or_count(ctx, left)))
