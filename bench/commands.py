@@ -9,7 +9,8 @@ talks to the Mattermost stand-in, where every member is a real user:
 - /report-status on a team of each size in --members (30 days of reports):
   wrk on loopback with 8 connections, first on GET /healthz (the floor),
   then on POST /mattermost/command. Targets: throughput >= 0.5x /healthz,
-  p99 <= 50 ms.
+  p99 <= 50 ms. Under wrk the answers come from the status cache; the
+  first, rendered answer is timed too (no target).
 - /team add of 200 @names (team members not yet on the roster), issued by
   the leader of a subscribed channel: time to the HTTP answer, <= 1 s.
 - /team sync of a channel of 5,000 members: time to the HTTP answer (<= 1 s),
@@ -118,14 +119,16 @@ def bench_status(base: str, scene: Scene, seconds: int, folder: str) -> dict:
     results = {}
     for count, channel in scene.status_channels.items():
         leader = scene.status_users[count][0]
+        started = time.perf_counter()  # the first answer is rendered; the others come from the status cache
         check = requests.post(f"{base}/mattermost/command", data={
             "channel_id": channel["id"], "command": "/report-status", "text": "", "token": TOKEN,
             "user_id": leader["id"], "user_name": leader["username"], "channel_name": channel["name"]}, timeout=30)
+        first_ms = (time.perf_counter() - started) * 1000
         assert check.status_code == 200 and f" {count}" in check.json()["text"], check.text
         wrk(f"{base}/healthz", 2)  # warm-up
         health = wrk(f"{base}/healthz", seconds)
         status = wrk(f"{base}/mattermost/command", seconds, status_script(channel, leader, folder))
-        results[count] = {"health": health, "status": status, "load": loadavg()}
+        results[count] = {"health": health, "status": status, "first_ms": first_ms, "load": loadavg()}
     return results
 
 
@@ -182,6 +185,7 @@ def report_status(kind: str, results: dict) -> bool:
               f"non-2xx {status['errors']} | load {result['load']}")
         print(f"{kind:10s} {count:5d} members  ratio {ratio:.2f} = {ratio / TARGET_RATIO:.2f}x the 0.5 target; "
               f"p99 {status['p99']:.1f} ms = {status['p99'] / TARGET_P99_MS:.2f}x the 50 ms limit: {_verdict(met)}")
+        print(f"{kind:10s} {count:5d} members  first, uncached answer {result['first_ms']:.1f} ms (no target)")
     return ok
 
 
