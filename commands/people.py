@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import valid_timezone
@@ -36,24 +36,39 @@ def user_timezone(user: dict) -> str | None:
 
 def upsert_member(session: Session, user: dict, now: datetime) -> Member:
     """The member row for a Mattermost user, created or refreshed."""
-    # Insert-or-nothing first: two requests about a new user at once must not collide.
-    session.execute(queries.insert_for(session, Member)
-                    .values(user_id=user["id"], username=(user.get("username") or user["id"])[:64], active=True,
-                            is_bot=False)
-                    .on_conflict_do_nothing(index_elements=[Member.user_id]))
-    member = session.scalars(select(Member).where(Member.user_id == user["id"])).one()
-    member.username = user.get("username") or member.username
-    if user.get("email"):
-        member.email = user["email"][:320]
-    # Browsers report zones Python may not know; keep only usable ones.
+    member_id = upsert_members(session, [user], now)[user["id"]]
+    # populate_existing: the row was written past the session, which may hold it already.
+    return session.get(Member, member_id, populate_existing=True)
+
+
+def upsert_members(session: Session, users: list[dict], now: datetime) -> dict[str, int]:
+    """Member rows for Mattermost users, created or refreshed, many to a
+    statement (a channel sync may bring thousands): user id -> member id."""
+    rows = [_member_row(user, now) for user in {u["id"]: u for u in users}.values()]
+    if not rows:
+        return {}
+    table = Member.__table__
+    # One upsert, not insert-then-update: two requests about a new user at once must not collide.
+    insert = queries.insert_for(session, table)
+    new = insert.excluded
+    upsert = insert.on_conflict_do_update(index_elements=[table.c.user_id], set_={
+        # A user without a username was stored under their id: a stored name is kept then.
+        "username": case((new.username == new.user_id, table.c.username), else_=new.username),
+        "email": func.coalesce(new.email, table.c.email),
+        "timezone": func.coalesce(new.timezone, table.c.timezone),
+        "active": new.active, "is_bot": new.is_bot, "updated_at": new.updated_at,
+    }).returning(table.c.id, table.c.user_id)
+    # Many rows to one compiled statement: SQLAlchemy sends them a batch at a time ("insertmanyvalues").
+    return {user_id: member_id for member_id, user_id in session.connection().execute(upsert, rows)}
+
+
+def _member_row(user: dict, now: datetime) -> dict:
     zone = user_timezone(user)
-    if zone and len(zone) <= 64 and valid_timezone(zone):
-        member.timezone = zone
-    member.active = is_active(user)
-    member.is_bot = is_bot(user)
-    member.updated_at = now
-    session.flush()
-    return member
+    # Browsers report zones Python may not know; keep only usable ones.
+    usable_zone = zone if zone and len(zone) <= 64 and valid_timezone(zone) else None
+    return {"user_id": user["id"], "username": (user.get("username") or user["id"])[:64],
+            "email": user["email"][:320] if user.get("email") else None, "timezone": usable_zone,
+            "active": is_active(user), "is_bot": is_bot(user), "updated_at": now}
 
 
 def resolve_usernames(ctx, usernames: list[str]) -> list[dict]:

@@ -7,11 +7,11 @@ import logging
 
 from sqlalchemy import delete, func, select
 
-from bot.mattermost import MattermostError
+from bot.mattermost import MEMBERS_PER_PAGE, MattermostError
 from bot.responder import voice_fields
 from commands.context import Ctx
 from commands.grammar import DateSpan, TeamAdd, TeamDaysOff, TeamLeader, TeamLink, TeamList, TeamRemove, TeamSync
-from commands.people import bot_mention, is_active, is_bot, resolve_usernames, upsert_member
+from commands.people import bot_mention, is_active, is_bot, resolve_usernames, upsert_member, upsert_members
 from commands.reply import CommandError, Reply
 from commands.teams import Authority, authority, ensure_team, require_manager, require_may_manage, require_team_channel
 from db import queries
@@ -75,15 +75,20 @@ def add_members(ctx: Ctx, usernames: list[str]) -> tuple[list[str], list[str]]:
     with ctx.write() as session:
         team, created = ensure_team(ctx, session)
         require_manager(ctx, session, team, auth, creating=created)
+        # A few statements for the whole list, not a few per name: a command may name 200.
+        member_ids = upsert_members(session, users, ctx.now)
+        entries = queries.roster_entries(session, team.id, list(member_ids.values()))
+        joining = []
         for user in users:
-            member = upsert_member(session, user, ctx.now)
-            entry = session.get(RosterEntry, (team.id, member.id))
+            entry = entries.get(member_ids[user["id"]])
             if entry is not None and entry.removed_at is None:
                 already.append(user["username"])
                 continue
-            entry = queries.ensure_roster_entry(session, team.id, member.id, "member", ctx.now)
-            entry.removed_at, entry.added_at = None, ctx.now
+            if entry is not None:  # removed before: back on the roster from now
+                entry.removed_at, entry.added_at = None, ctx.now
+            joining.append(member_ids[user["id"]])
             added.append(user["username"])
+        queries.add_roster_entries(session, team.id, joining, ctx.now)
     return added, already
 
 
@@ -108,11 +113,11 @@ def remove_members(ctx: Ctx, usernames: list[str]) -> tuple[list[str], list[str]
         if team is None:
             raise CommandError("error.no_team")
         require_manager(ctx, session, team, auth, creating=False)
+        entries = {user_id: entry for user_id, entry in session.execute(
+            select(Member.user_id, RosterEntry).join(Member, Member.id == RosterEntry.member_id)
+            .where(RosterEntry.team_id == team.id, Member.user_id.in_([u["id"] for u in users])))}
         for user in users:
-            entry = session.execute(
-                select(RosterEntry).join(Member, Member.id == RosterEntry.member_id)
-                .where(RosterEntry.team_id == team.id, Member.user_id == user["id"])
-            ).scalar_one_or_none()
+            entry = entries.get(user["id"])
             if entry is None or entry.removed_at is not None:
                 absent.append(user["username"])
                 continue
@@ -189,7 +194,7 @@ def sync(ctx: Ctx, command: TeamSync) -> Reply:
     auth = _prepare(ctx)
     # Ask Mattermost first: if it fails, nothing has been written.
     try:
-        channel_ids = ctx.mattermost.channel_member_ids(ctx.request.channel_id)
+        users, complete = _first_channel_users(ctx)
     except MattermostError as error:
         if error.status in (403, 404):  # a private channel the bot is not in
             raise CommandError("error.bot_not_in_channel", bot=bot_mention(ctx)) from None
@@ -197,12 +202,12 @@ def sync(ctx: Ctx, command: TeamSync) -> Reply:
     with ctx.write() as session:
         team, created = ensure_team(ctx, session)
         require_manager(ctx, session, team, auth, creating=created)
-    if len(channel_ids) <= SYNC_INLINE_LIMIT or not ctx.request.response_url:
-        return Reply(_sync(ctx, channel_ids))
+    if (complete and len(users) <= SYNC_INLINE_LIMIT) or not ctx.request.response_url:
+        return Reply(_sync(ctx, _all_channel_users(ctx, users, complete)))
 
     def later():
         try:
-            text = _sync(ctx, channel_ids)
+            text = _sync(ctx, _all_channel_users(ctx, users, complete))
         except Exception:
             log.exception("team sync of %s failed", ctx.request.channel_id)
             text = ctx.say("error.internal", request_id=ctx.request.request_id or "sync")
@@ -211,23 +216,42 @@ def sync(ctx: Ctx, command: TeamSync) -> Reply:
     return Reply(ctx.say("team.sync_started"), later=later)
 
 
-def _sync(ctx: Ctx, channel_ids: list[str]) -> str:
+def _first_channel_users(ctx: Ctx) -> tuple[list[dict], bool]:
+    """The channel's members, a page at a time, until all are known or there
+    are more than SYNC_INLINE_LIMIT: (users so far, whether that is all).
+    However large the channel, the answer waits for no more pages than that."""
     users: list[dict] = []
-    for start in range(0, len(channel_ids), USERS_PER_LOOKUP):
-        users.extend(ctx.mattermost.get_users_by_ids(channel_ids[start:start + USERS_PER_LOOKUP]))
-    humans = [u for u in users if is_active(u) and not is_bot(u)]
-    in_channel = set(channel_ids)
-    added: list[str] = []
+    while True:
+        page = ctx.mattermost.channel_users(ctx.request.channel_id, len(users) // MEMBERS_PER_PAGE)
+        users.extend(page)
+        if len(page) < MEMBERS_PER_PAGE:
+            return users, True
+        if len(users) > SYNC_INLINE_LIMIT:
+            return users, False
+
+
+def _all_channel_users(ctx: Ctx, users: list[dict], complete: bool) -> list[dict]:
+    """``users`` (whole pages from the first on) and, unless ``complete``, the pages after them."""
+    users = list(users)
+    while not complete:
+        page = ctx.mattermost.channel_users(ctx.request.channel_id, len(users) // MEMBERS_PER_PAGE)
+        users.extend(page)
+        complete = len(page) < MEMBERS_PER_PAGE
+    return users
+
+
+def _sync(ctx: Ctx, users: list[dict]) -> str:
+    humans = list({u["id"]: u for u in users if is_active(u) and not is_bot(u)}.values())
+    in_channel = {u["id"] for u in users}
     with ctx.write() as session:
         team, _ = ensure_team(ctx, session)
-        for user in humans:
-            member = upsert_member(session, user, ctx.now)
-            if session.get(RosterEntry, (team.id, member.id)) is None:
-                queries.ensure_roster_entry(session, team.id, member.id, "member", ctx.now)
-                added.append(user["username"])
-        left = [m.username for m, _ in queries.roster(session, team.id, include_inactive=True)
-                if m.user_id not in in_channel]
-        count = len(queries.roster(session, team.id))
+        # A few statements per 500 members, not a few per member: a channel may hold thousands.
+        member_ids = upsert_members(session, humans, ctx.now)
+        joined = queries.add_roster_entries(session, team.id, list(member_ids.values()), ctx.now)
+        added = [u["username"] for u in humans if member_ids[u["id"]] in joined]
+        left = [username for user_id, username in queries.roster_user_names(session, team.id)
+                if user_id not in in_channel]
+        count = queries.roster_count(session, team.id)
     lines = [ctx.say("team.synced", added=_names_or_count(ctx, added), count=count)]
     if left:
         lines.append(ctx.say("team.sync_left", names=_names_or_count(ctx, left)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,32 @@ def ensure_roster_entry(session: Session, team_id: int, member_id: int, role: st
                     .on_conflict_do_nothing(index_elements=[RosterEntry.team_id, RosterEntry.member_id]))
     return session.scalars(select(RosterEntry).where(RosterEntry.team_id == team_id,
                                                      RosterEntry.member_id == member_id)).one()
+
+
+# Member ids in one IN list: well inside SQLite's 32,766 bound parameters.
+IDS_PER_QUERY = 500
+
+
+def add_roster_entries(session: Session, team_id: int, member_ids: list[int], now: datetime) -> set[int]:
+    """Roster entries (role member) for those of these members who have none
+    on the team, removed or not; which members got one (race-free)."""
+    if not member_ids:
+        return set()
+    table = RosterEntry.__table__
+    insert = (insert_for(session, table).on_conflict_do_nothing(index_elements=[table.c.team_id, table.c.member_id])
+              .returning(table.c.member_id))
+    # Many rows to one compiled statement: SQLAlchemy sends them a batch at a time ("insertmanyvalues").
+    rows = [{"team_id": team_id, "member_id": m, "role": "member", "added_at": now} for m in member_ids]
+    return set(session.connection().execute(insert, rows).scalars())
+
+
+def roster_entries(session: Session, team_id: int, member_ids: list[int]) -> dict[int, RosterEntry]:
+    """member id -> these members' entries on the team, removed ones included."""
+    found: dict[int, RosterEntry] = {}
+    for start in range(0, len(member_ids), IDS_PER_QUERY):
+        found.update((e.member_id, e) for e in session.scalars(select(RosterEntry).where(
+            RosterEntry.team_id == team_id, RosterEntry.member_id.in_(member_ids[start:start + IDS_PER_QUERY]))))
+    return found
 
 
 def save_report(session: Session, member_id: int, work_date: date, text: str, source: str, now: datetime) -> bool:
@@ -134,6 +160,25 @@ def roster(session: Session, team_id: int, *, include_inactive: bool = False) ->
     if not include_inactive:
         query = query.where(Member.active.is_(True), Member.is_bot.is_(False))
     return [(member, role) for member, role in session.execute(query)]
+
+
+def roster_user_names(session: Session, team_id: int) -> list[tuple[str, str]]:
+    """(user id, username) of everyone on the roster, deactivated members and
+    bots too, in ``roster``'s order: plain rows, where thousands of members
+    would be too many objects to build."""
+    return [tuple(row) for row in session.execute(
+        select(Member.user_id, Member.username)
+        .join(RosterEntry, RosterEntry.member_id == Member.id)
+        .where(RosterEntry.team_id == team_id, RosterEntry.removed_at.is_(None))
+        .order_by(RosterEntry.role != "leader", Member.username))]
+
+
+def roster_count(session: Session, team_id: int) -> int:
+    """How many are on the roster, as ``roster`` counts them (no deactivated members, no bots)."""
+    return session.scalar(
+        select(func.count()).select_from(RosterEntry).join(Member, Member.id == RosterEntry.member_id)
+        .where(RosterEntry.team_id == team_id, RosterEntry.removed_at.is_(None),
+               Member.active.is_(True), Member.is_bot.is_(False)))
 
 
 def filed_and_off(session: Session, member_ids: list[int], work_date: date,

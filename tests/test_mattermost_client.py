@@ -114,6 +114,15 @@ def test_channel_member_ids_pages_through_450_members(client, mattermost):
     assert pages == [{"page": str(n), "per_page": "200"} for n in range(3)]
 
 
+def test_channel_users_come_a_page_per_call(client, mattermost):
+    names = {"nippo"} | {member(mattermost, f"user{n}")["username"] for n in range(449)}
+    pages = [client.channel_users(mattermost.channel["id"], page) for page in range(3)]
+    assert [len(p) for p in pages] == [200, 200, 50]
+    assert {u["username"] for p in pages for u in p} == names
+    queries = [r["query"] for r in mattermost.requests if r["path"] == "/api/v4/users"]
+    assert queries == [{"in_channel": mattermost.channel["id"], "page": str(n), "per_page": "200"} for n in range(3)]
+
+
 def test_channel_member_has_roles_and_scheme_admin(client, mattermost):
     lead = member(mattermost, "lead", scheme_admin=True)
     got = client.get_channel_member(mattermost.channel["id"], lead["id"])
@@ -361,7 +370,7 @@ def test_console_takes_at_name_as_the_user_name():
     assert console.get_users_by_usernames(["bob", "carol"])[1]["id"] == "carol"
     assert "system_admin" in bob["roles"].split()
     assert console.get_channel_member("c", "bob")["scheme_admin"] is True
-    assert console.channel_member_ids("c") == []
+    assert console.channel_member_ids("c") == [] and console.channel_users("c", 0) == []
 
 
 def test_console_cannot_open_dialogs():

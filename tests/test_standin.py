@@ -89,6 +89,27 @@ def test_channel_members_come_200_to_a_page_at_most_60_by_default(mattermost):
     assert len(api(mattermost, "GET", path, params={"page": 1, "per_page": 200}).json()) == 51
 
 
+def test_users_in_a_channel_come_by_username_200_to_a_page_deactivated_and_bots_too(mattermost):
+    for n in reversed(range(250)):
+        user = mattermost.add_user(f"user{n:03d}", active=n != 7)
+        mattermost.add_channel_member(mattermost.channel["id"], user["id"])
+    params = {"in_channel": mattermost.channel["id"], "per_page": 1000}
+    first = api(mattermost, "GET", "/users", params=params).json()
+    assert len(first) == 200 and [u["username"] for u in first[:2]] == ["nippo", "user000"]
+    rest = api(mattermost, "GET", "/users", params={**params, "page": 1}).json()
+    assert [u["username"] for u in rest][-1] == "user249" and len(rest) == 51
+    assert len(api(mattermost, "GET", "/users", params={"in_channel": mattermost.channel["id"]}).json()) == 60
+    assert len(api(mattermost, "GET", "/users", params={**params, "active": "true"}).json()) == 200
+    assert [u["username"] for u in api(mattermost, "GET", "/users", params={**params, "inactive": "true"}).json()] \
+        == ["user007"]
+
+
+def test_users_in_a_channel_the_caller_cannot_read_are_403(mattermost):
+    private = mattermost.add_channel(mattermost.team["id"], "secret", type="P")
+    answer = api(mattermost, "GET", "/users", params={"in_channel": private["id"]})
+    assert answer.status_code == 403
+
+
 def test_channel_member_carries_roles_and_scheme_admin(mattermost):
     lead = mattermost.add_user("lead")
     mattermost.add_channel_member(mattermost.channel["id"], lead["id"], scheme_admin=True, roles="channel_user")

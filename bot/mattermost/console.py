@@ -105,6 +105,9 @@ class ConsoleClient:
     def channel_member_ids(self, channel_id: str) -> list[str]:
         return []
 
+    def channel_users(self, channel_id: str, page: int) -> list[dict]:
+        return []
+
     def get_channel_member(self, channel_id: str, user_id: str) -> dict:
         return {
             "channel_id": channel_id,

@@ -9,6 +9,7 @@ what real Mattermost only logs as a warning, to keep nippo honest.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from typing import Any, Callable
 from urllib.parse import unquote
@@ -51,6 +52,7 @@ class ApiRoutes(CommandRoutes):
     def _routes(self) -> list[tuple[str, re.Pattern, Callable[[Call], tuple[int, Any]], bool]]:
         table = [
             ("GET", r"/system/ping", self._ping, False),
+            ("GET", r"/users", self._get_users, True),
             ("GET", r"/users/(?P<user_id>[^/]+)", self._get_user, True),
             ("GET", r"/users/username/(?P<username>[^/]+)", self._get_user_by_username, True),
             ("GET", r"/users/email/(?P<email>[^/]+)", self._get_user_by_email, True),
@@ -133,6 +135,23 @@ class ApiRoutes(CommandRoutes):
             if user["email"].lower() == wanted:
                 return 200, self.user_json(user, call.user)
         raise ApiError(404, "app.user.missing_account.const", "Unable to find the user.")
+
+    def _get_users(self, call: Call) -> tuple[int, Any]:
+        """GET /users?in_channel=: store/sqlstore GetProfilesInChannel, ordered by
+        username, deactivated users too unless ``active``/``inactive`` say otherwise;
+        the caller must be able to read the channel. Only ``in_channel`` is served:
+        nippo selects users in no other way."""
+        channel_id = call.params.get("in_channel")
+        if not channel_id:
+            raise ApiError(501, "standin.not_implemented", "The stand-in serves GET /users with in_channel only.")
+        channel = self._channel_for(dataclasses.replace(call, args={"channel_id": channel_id}))
+        page, per_page = _page(call.params)
+        users = sorted((self.users[u] for u in self.channel_members[channel["id"]]), key=lambda u: u["username"])
+        if call.params.get("inactive") == "true":
+            users = [u for u in users if u["delete_at"]]
+        elif call.params.get("active") == "true":
+            users = [u for u in users if not u["delete_at"]]
+        return 200, [self.user_json(u, call.user) for u in users[page * per_page : (page + 1) * per_page]]
 
     def _users_by_ids(self, call: Call) -> tuple[int, Any]:
         ids = self._string_list(call, "user_ids")
