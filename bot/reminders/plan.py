@@ -42,6 +42,9 @@ class RunPlan:
     escalated: list[int] = field(default_factory=list)  # member ids whose leaders are told now
 
 
+_NOT_IN_A_DM = frozenset({"channel_id", "expected", "mention"})
+
+
 def who_is_missing(roster: list[Person], team_id: int, work_date: date, filed: Filed) -> tuple[list[Person], int]:
     """(missing members of the team, how many a report was expected from). A report wins over an absence."""
     expected = [m for m in roster if filed.has_reported(m, work_date) or not filed.is_absent(m, work_date, team_id)]
@@ -68,10 +71,15 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
               "channel_name": sub.channel_name, "leaders": leaders_of(roster), "date": work_date.isoformat(),
               "x": sub.escalate, "expected": expected, "mention": sub.mention}
 
+    # A member's DM says nothing of the channel post: its rows
+    # (tens of thousands on a big morning) leave that context out.
+    dm_common = {name: value for name, value in common.items() if name not in _NOT_IN_A_DM}
+
     def add(key: str, kind: str, *, channel_id: str | None = None, recipient: str | None = None, **payload):
+        context = dm_common if kind == DM else common
         plan.rows.append(outbox_row(key, kind, run_id=run_id, work_date=work_date, channel_id=channel_id,
                                     recipient=recipient, now=now, deadline=deadline,
-                                    payload={**common, "seed": f"run{run_id}:{key}", **payload}))
+                                    payload={**context, "seed": f"run{run_id}:{key}", **payload}))
 
     chased = []
     for member in missing:
