@@ -46,7 +46,7 @@ from bot.reminders.delivery import deliver  # noqa: E402
 from bot.services import build_services  # noqa: E402
 from bot.tick import plan_tick  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from db.models import Member, ReminderRun, Report, RosterEntry, Subscription, Team  # noqa: E402
+from db.models import Absence, Member, ReminderRun, Report, RosterEntry, Subscription, Team  # noqa: E402
 from db.session import Database  # noqa: E402
 from tests.conftest import ensure_postgres_database  # noqa: E402
 from tests.standin.server import MattermostStandIn  # noqa: E402
@@ -101,6 +101,10 @@ def seed_teams(database: Database, subscriptions: int, per_team: int, *, deliver
             connection.execute(insert(ReminderRun), [{
                 "subscription_id": t + 1, "local_date": NOW.date(), "slot": "", "work_date": WORK_DATE,
                 "state": "sent", "scheduled_at": NOW, "deadline": NOW, "created_at": NOW} for t in range(subscriptions)])
+        off = [m + 1 for m in range(count) if rng.random() < 0.1]
+        if off:
+            connection.execute(insert(Absence), [{"member_id": m, "team_id": None, "work_date": WORK_DATE,
+                                                  "created_at": NOW} for m in off])
         filed = [m + 1 for m in range(count) if rng.random() < 0.35]
         if filed:
             connection.execute(insert(Report), [{"member_id": m, "work_date": WORK_DATE, "text": "did things",
@@ -116,7 +120,8 @@ def services_for(database: Database, mattermost=None, mattermost_url: str = "htt
 
 # --- (a) planning ----------------------------------------------------------------
 
-def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions: int, analyse: bool) -> None:
+def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions: int, analyse: bool,
+                   explain: bool = False) -> None:
     target = TARGET_SMALL if members <= 10_000 else TARGET_LARGE
     smaller = max(subscriptions // 10, 1)
     per_team = max(members // subscriptions, 1)
@@ -135,7 +140,8 @@ def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions:
             for size in (smaller, subscriptions):
                 for state in states if size == subscriptions else ("fresh",):
                     elapsed, statements, planned, messages = plan_once(kind, scratch, size, per_team, afternoon,
-                                                                       analysed=state == "analysed")
+                                                                       analysed=state == "analysed",
+                                                                       explain=explain and not afternoon)
                     counts[size] = statements
                     print(f"  {kind:10} {when}: {size:6,} subscriptions {size * per_team:7,} members, {state:8}: "
                           f"{elapsed * 1000:7.0f} ms, {statements} SQL statements, {planned:,} runs planned, "
@@ -146,7 +152,7 @@ def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions:
 
 
 def plan_once(kind: str, scratch: Path, subscriptions: int, per_team: int, afternoon: bool, *,
-              analysed: bool) -> tuple[float, int, int, int]:
+              analysed: bool, explain: bool = False) -> tuple[float, int, int, int]:
     """Seed a fresh database, optionally ANALYZE it, and plan one tick:
     (seconds, SQL statements, runs planned, outbox messages)."""
     database = fresh_database(kind, scratch)
@@ -156,15 +162,38 @@ def plan_once(kind: str, scratch: Path, subscriptions: int, per_team: int, after
             connection.execute(text("ANALYZE"))
     services = services_for(database)
     statements = Counter()
-    event.listen(database.engine, "before_cursor_execute", lambda *args, **kw: statements.update(["sql"]))
+    reads = []
+
+    def count(connection, cursor, statement, parameters, context, executemany):
+        statements.update(["sql"])
+        if explain and statement.lstrip().upper().startswith("SELECT") and ("json_each" in statement
+                                                                             or "integer[]" in statement):
+            reads.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", count)
     started = time.perf_counter()
     lines = plan_tick(services, TickTime(AFTERNOON if afternoon else NOW), process_id())
     elapsed = time.perf_counter() - started
+    event.remove(database.engine, "before_cursor_execute", count)
     with database.read() as session:
         messages = session.scalar(text("SELECT count(*) FROM outbox"))
+    for statement, parameters in reads:
+        print_plan(database, statement, parameters)
     services.background.shutdown(wait=False)
     database.dispose()
     return elapsed, statements["sql"], sum(line.status == "planned" for line in lines), messages
+
+
+def print_plan(database: Database, statement: str, parameters) -> None:
+    """The plan the database chose for one of planning's reads (ids passed as one parameter)."""
+    prefix = "EXPLAIN QUERY PLAN " if database.kind == "sqlite" else "EXPLAIN "
+    with database.engine.connect() as connection:
+        plan = connection.exec_driver_sql(prefix + statement, parameters).all()
+    first = " ".join(statement.split())[:110]
+    print(f"      {first}…")
+    for row in plan:
+        line = str(row[-1])
+        print(f"        {line if len(line) <= 150 else line[:120] + ' …'}")
 
 
 # --- (b), (c) delivery -------------------------------------------------------------
@@ -258,6 +287,8 @@ def main() -> int:
     parser.add_argument("--no-analyse", action="store_true",
                         help="plan only straight after the bulk load, not also after ANALYZE")
     parser.add_argument("--only-planning", action="store_true", help="run (a) alone")
+    parser.add_argument("--explain", action="store_true",
+                        help="print the plan of each of the morning's reads that takes a set of ids")
     parser.add_argument("--skip-rate-limit", action="store_true", help="skip (b), which takes over a minute")
     parser.add_argument("--at-scale", action="store_true",
                         help="(b) at scale instead: 10,000 DMs at 100/s burst 100, warm (floor 99 s, target 1.05x) "
@@ -266,7 +297,7 @@ def main() -> int:
     kinds = [k for k in args.databases.split(",") if k]
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        bench_planning(kinds, scratch, args.members, args.subscriptions, not args.no_analyse)
+        bench_planning(kinds, scratch, args.members, args.subscriptions, not args.no_analyse, args.explain)
         if args.only_planning:
             return 0
         for kind in kinds:

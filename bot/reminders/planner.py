@@ -99,7 +99,7 @@ def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[C
     claims = [c for c in claims if c.run_id in owned]
     team_ids = {c.sub.team_id for c in claims}
     rosters = snapshot.rosters(session, team_ids, getattr(services.source, "member_key", "username"))
-    reported, absent = snapshot.filed(session, team_ids, {d for c in claims for d in dates_of(c)})
+    reported, absent = snapshot.filed(session, rosters, {d for c in claims for d in dates_of(c)})
     filed = Filed(reported, absent, keys)
     missed = snapshot.streaks(session, {c.sub.id for c in claims})
     live = [c for c in claims if now <= c.deadline and not dates_of(c) & unavailable]
@@ -214,7 +214,7 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
     keys, unavailable = outside_keys(services.source, {d.run.work_date for d in live})
     team_ids = {d.sub.team_id for d in live}
     rosters = snapshot.rosters(session, team_ids, getattr(services.source, "member_key", "username"))
-    reported, absent = snapshot.filed(session, team_ids, {d.run.work_date for d in live})
+    reported, absent = snapshot.filed(session, rosters, {d.run.work_date for d in live})
     filed = Filed(reported, absent, keys)
     streaks = snapshot.streaks(session, {d.sub.id for d in live})
     for due in dues:

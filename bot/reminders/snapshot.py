@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Date, bindparam, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bot import calendar
@@ -176,26 +176,18 @@ def rosters(session: Session, team_ids: set[int], member_key: str) -> dict[int, 
     return found
 
 
-def filed(session: Session, team_ids: set[int], work_dates: set[date]) -> tuple[set, set]:
+def filed(session: Session, rosters: dict[int, list[Person]], work_dates: set[date]) -> tuple[set, set]:
     """(member id, work date) pairs with a report, and (team id or None, member
     id, work date) triples with an absence — None for a member's own absence,
-    which counts for every team — for the members of these teams."""
-    if not team_ids or not work_dates:
+    which counts for every team — for the members of these rosters."""
+    member_ids = {person.member_id for roster in rosters.values() for person in roster}
+    if not member_ids or not work_dates:
         return set(), set()
-    join = join_in_order(session)
-    dates = [bindparam(f"date{n}", day, type_=Date) for n, day in enumerate(sorted(work_dates))]
-    listed = ", ".join(f":{d.key}" for d in dates)
-    teams = {"teams": id_parameter(session, team_ids)}
-    members = f"FROM {id_table_sql(session, 'teams')} AS t {join} roster ON roster.team_id = t.id"
-    # A member on two of these teams comes twice: the sets keep one.
-    reported = session.execute(text(
-        f"SELECT reports.member_id, reports.work_date {members}"
-        f" {join} reports ON reports.member_id = roster.member_id AND reports.work_date IN ({listed})")
-        .bindparams(*dates).columns(Report.member_id, Report.work_date), teams)
-    absent = session.execute(text(
-        f"SELECT absences.team_id, absences.member_id, absences.work_date {members}"
-        f" {join} absences ON absences.member_id = roster.member_id AND absences.work_date IN ({listed})")
-        .bindparams(*dates).columns(Absence.team_id, Absence.member_id, Absence.work_date), teams)
+    dates = sorted(work_dates)
+    reported = session.execute(select(Report.member_id, Report.work_date).where(
+        Report.work_date.in_(dates), in_ids(session, Report.member_id, member_ids, "members")))
+    absent = session.execute(select(Absence.team_id, Absence.member_id, Absence.work_date).where(
+        Absence.work_date.in_(dates), in_ids(session, Absence.member_id, member_ids, "members")))
     return {tuple(row) for row in reported}, {tuple(row) for row in absent}
 
 
