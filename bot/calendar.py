@@ -13,6 +13,11 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+from holidays.registry import EntityLoader
+
+from bot.holiday_calendars import load_countries_lazily
+
+load_countries_lazily()  # before any calendar is built: only the countries asked for are loaded
 
 CHECKS = ("previous", "same-day")
 DEFAULT_CATCHUP = timedelta(minutes=180)
@@ -66,8 +71,17 @@ def supported_countries() -> frozenset[str]:
     """ISO 3166-1 alpha-2 codes accepted by `/subscribe holidays CC`."""
     global _supported
     if _supported is None:
-        _supported = frozenset(holidays.list_supported_countries(include_aliases=False))
+        _supported = frozenset(country_codes(include_aliases=False))
     return _supported
+
+
+def country_codes(*, include_aliases: bool) -> list[str]:
+    """The codes of the countries the `holidays` package has calendars for,
+    read from its registry. ``holidays.list_supported_countries`` gives the
+    same codes but imports every country's module to list its subdivisions,
+    which a process then holds for good (some 8 MiB): only the calendars a
+    subscription names need loading."""
+    return list(EntityLoader.get_country_codes(include_aliases=include_aliases))
 
 
 def _normalize_country(country: str) -> str:

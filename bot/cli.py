@@ -242,7 +242,7 @@ def _remind(args) -> int:
 
 
 def _db_upgrade(args) -> int:
-    from db.migrate import current_revision
+    from db.revision import current_revision
 
     settings = Settings.from_env()
     database = open_database(settings, migrate=True)

@@ -15,6 +15,7 @@ import schedule
 
 from bot import metrics
 from bot.clock import Clock, utc_now
+from bot.memory import release_free_memory
 
 log = logging.getLogger("nippo.scheduler")
 
@@ -41,6 +42,7 @@ class SchedulerThread(threading.Thread):
             log.exception("scheduler tick at %s failed; the next tick will try again", now.isoformat())
         finally:
             self.ticks += 1
+            release_free_memory()  # what the tick allocated and freed, lest the process stay at its peak
 
     def run(self) -> None:
         log.info("scheduler started")

@@ -26,7 +26,7 @@ class StartupError(Exception):
 def open_database(settings, *, migrate: bool = False, require_migrated: bool = True):
     """The database, reachable and (with ``migrate``) brought to the newest
     schema under the migration lock, so a fresh file or an empty database just works."""
-    from db.migrate import current_revision, head_revision, upgrade
+    from db.revision import current_revision, head_revision
     from db.session import Database
 
     _check_sqlite_folder(settings.database_url)
@@ -39,6 +39,8 @@ def open_database(settings, *, migrate: bool = False, require_migrated: bool = T
     if current == head:
         return database
     if migrate:
+        from db.migrate import upgrade  # Alembic, loaded only when there is a migration to run (db.revision)
+
         try:
             upgrade(database)
         except Exception as error:

@@ -213,9 +213,11 @@ def read_digest(value: str) -> tuple[int, time] | None:
 
 @functools.cache
 def _countries() -> frozenset[str]:
-    import holidays  # loading its country table costs tens of ms; only /subscribe needs it
+    # Loading the holidays package costs tens of ms; only /subscribe needs it.
+    from holidays.registry import EntityLoader
 
-    return frozenset(code for code in holidays.list_supported_countries() if len(code) == 2)
+    # Its registry, not list_supported_countries(), which would import every country's calendar for good.
+    return frozenset(code for code in EntityLoader.get_country_codes(include_aliases=True) if len(code) == 2)
 
 
 _COUNTRY = re.compile(r"[A-Za-z]{2}")

@@ -1,8 +1,11 @@
 """The work-day calendar (docs/reminders.md: work dates, due runs)."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -92,6 +95,25 @@ def test_supported_countries_are_two_letter_codes():
     countries = cal.supported_countries()
     assert {"JP", "US", "DE", "NP"} <= countries
     assert all(len(c) == 2 and c.isupper() for c in countries)
+
+
+def test_supported_countries_are_the_holidays_packages_own_list():
+    import holidays
+
+    from commands.dates import _countries
+
+    assert cal.supported_countries() == frozenset(holidays.list_supported_countries(include_aliases=False))
+    assert _countries() == frozenset(c for c in holidays.list_supported_countries() if len(c) == 2)
+
+
+def test_listing_the_countries_loads_only_the_calendars_asked_for():
+    # In a fresh interpreter: this one may have loaded every calendar already.
+    script = ("import sys; from bot import calendar; from commands.dates import read_country; "
+              "calendar.supported_countries(); read_country('JP'); calendar.public_holidays('JP', 2026); "
+              "print(sorted(m for m in sys.modules if m.startswith('holidays.countries.')))")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parent.parent).stdout
+    assert loaded.strip() == "['holidays.countries.japan']"
 
 
 # --- schedule validation ---------------------------------------------------

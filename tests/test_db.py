@@ -7,12 +7,12 @@ import threading
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from db.migrate import current_revision, head_revision, upgrade
 from db.models import Member, Report
-from db.session import Database, normalize_url
+from db.session import SQLITE_CACHED_STATEMENTS, Database, normalize_url
 
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
@@ -35,6 +35,16 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     with database.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     database.dispose()
+
+
+def test_each_sqlite_connection_keeps_a_bounded_number_of_prepared_statements(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/statements.db")
+    asked = {}
+    event.listen(database.engine, "do_connect", lambda _dialect, _record, _args, params: asked.update(params))
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+    database.dispose()
+    assert asked["cached_statements"] == SQLITE_CACHED_STATEMENTS < 128  # Python's default
 
 
 def test_datetimes_come_back_aware_utc(database):

@@ -113,6 +113,28 @@ def test_a_tick_that_raises_is_logged_and_the_thread_goes_on(caplog):
     assert "database went away" in caplog.text
 
 
+def test_after_each_tick_what_it_freed_goes_back_to_the_system(monkeypatch):
+    released = []
+    monkeypatch.setattr("bot.scheduler.release_free_memory", lambda: released.append("trim"))
+
+    def tick(now, should_stop):
+        if not released:
+            raise RuntimeError("database went away")
+
+    scheduler = SchedulerThread(tick, clock=lambda: datetime(2026, 12, 1, tzinfo=timezone.utc))
+    scheduler.run_tick()
+    scheduler.run_tick()
+    assert released == ["trim", "trim"]  # after a tick that failed too
+
+
+def test_free_memory_goes_back_where_the_allocator_allows_it():
+    import platform
+
+    from bot.memory import release_free_memory
+
+    assert release_free_memory() is (platform.libc_ver()[0] == "glibc")
+
+
 def test_stopping_lets_the_tick_in_flight_finish():
     started, release, finished = threading.Event(), threading.Event(), threading.Event()
     seen_stop = []

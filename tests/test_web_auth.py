@@ -5,6 +5,9 @@ the server-checked session, "Sign in with Mattermost", signing out, and the
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -248,3 +251,28 @@ def test_console_mode_links_open_the_pages_for_the_console_user(database, clock)
     assert landed.status_code == 303
     assert "@alice" in text_of(client.get(landed.headers["Location"]))
     services.background.shutdown(wait=True)
+
+
+def test_authlib_is_loaded_when_someone_first_signs_in_with_mattermost_not_at_start(tmp_path):
+    # A fresh interpreter: which modules a process holds is the point.
+    script = f"""
+import sys
+from bot.config import Settings
+from db.migrate import upgrade
+from db.session import Database
+from web.app import create_app
+url = "sqlite:///{tmp_path / 'nippo.db'}"
+upgrade(Database(url))
+settings = Settings.from_env({{"NIPPO_DATABASE_URL": url, "NIPPO_MATTERMOST_URL": "http://127.0.0.1:1",
+    "NIPPO_BOT_TOKEN": "x", "NIPPO_COMMAND_TOKENS": "x", "NIPPO_SECRET_KEY": "k",
+    "NIPPO_OAUTH_CLIENT_ID": "a" * 26, "NIPPO_OAUTH_CLIENT_SECRET": "s3cret"}})
+web = create_app(settings).test_client()
+page = web.get("/web/login").get_data(as_text=True)
+print("Sign in with Mattermost" in page, "authlib" in sys.modules)
+start = web.get("/web/login/mattermost")
+print(start.status_code, start.headers["Location"].startswith("http://127.0.0.1:1/oauth/authorize?"),
+      "authlib" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.stdout.split() == ["True", "False", "302", "True", "True"]

@@ -17,7 +17,7 @@ from typing import Callable
 from flask import Blueprint, Flask, current_app, jsonify
 
 from bot.mattermost import MattermostError
-from db.migrate import current_revision, head_revision
+from db.revision import current_revision, head_revision
 
 blueprint = Blueprint("health", __name__)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from authlib.integrations.base_client import OAuthError
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from requests import RequestException
 
@@ -29,7 +28,7 @@ PREVIEW_AGENTS = ("mattermost-bot", "slackbot", "facebookexternalhit", "twitterb
 def login():
     if g.viewer is not None:
         return redirect(url_for("web.home"))
-    return render_template("login.html", oauth=oauth.client(current_app) is not None,
+    return render_template("login.html", oauth=oauth.enabled(current_app),
                            next=_safe_next(request.args.get("next")))
 
 
@@ -68,12 +67,13 @@ def oauth_callback():
     if client is None:
         abort(404)
     landing = _safe_next(session.get("next")) or url_for("web.home")
+    failures = (oauth.sign_in_error(), RequestException, ValueError)
     try:
         token = client.authorize_access_token()
         response = client.get("users/me", token=token)
         response.raise_for_status()
         me = response.json()
-    except (OAuthError, RequestException, ValueError) as error:
+    except failures as error:
         # Never the error's text: it may carry the code or a token.
         log.warning("Mattermost sign-in failed (%s)", type(error).__name__)
         return render_template("link_problem.html", outcome="oauth"), 400
