@@ -3,6 +3,7 @@ exactly as the ORM would have stored it, on both databases, whatever the text.""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
@@ -77,3 +78,39 @@ def test_an_id_set_larger_than_sqlites_parameter_limit_is_one_parameter(database
         assert session.scalars(select(Member.id).where(in_ids(session, Member.id, {8, 9}, "ids"))).all() == []
         assert session.scalars(select(Member.id).where(in_ids(session, Member.id, set(), "ids"))).all() == []
 
+
+
+def test_a_payload_put_together_from_an_encoded_context_is_the_json_of_the_whole():
+    from bot.reminders.bulk import EncodedContext
+
+    context = EncodedContext({"persona": "emperor", "leaders": [["u1", "boss"]], "text": HOSTILE})
+    for own in ({"seed": "run1:dm", "member": {"m": 1, "n": "alice"}}, {"persona": "plain"}, {}):
+        payload = context.payload(own)
+        assert json.loads(payload.encoded) == payload == {**context.context, **own}
+
+
+def test_an_encoded_payload_is_stored_as_the_dict_it_is(database):
+    from bot.reminders.bulk import EncodedContext
+
+    payload = EncodedContext({"text": HOSTILE}).payload({"seed": "s"})
+    with database.write() as session:
+        insert_rows(session, OutboxMessage, [outbox_row("a", payload=payload)])
+    with database.read() as session:
+        assert session.scalar(select(OutboxMessage.payload)) == {"text": HOSTILE, "seed": "s"}
+
+
+def test_pending_post_ids_are_unique_in_mattermosts_alphabet_and_not_shared_with_a_forked_child():
+    import os
+
+    from bot.reminders.common import new_post_id
+
+    ids = {new_post_id() for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert all(len(i) == 26 and set(i) <= set("ybndrfg8ejkmcpqxot1uwisza345h769") for i in ids)
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child's next id, to compare with the parent's
+        os.write(writer, new_post_id().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(reader, 26).decode() != new_post_id()

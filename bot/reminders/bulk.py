@@ -180,7 +180,37 @@ _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check
 
 
 def _json_text(value) -> str | None:
-    return None if value is None else _encode_json(value)
+    if value is None:
+        return None
+    encoded = getattr(value, "encoded", None)
+    return encoded if encoded is not None else _encode_json(value)
+
+
+class EncodedPayload(dict):
+    """A payload that carries its JSON text, put together from parts encoded
+    once (``EncodedContext``). Never changed after it is made."""
+
+    __slots__ = ("encoded",)
+
+
+class EncodedContext:
+    """What all of a run's messages share, encoded once: each message's
+    payload adds its own few keys. A morning of 50,000 messages comes from
+    10,000 runs, and encoding the shared part each time was most of the
+    JSON work."""
+
+    def __init__(self, context: dict) -> None:
+        self.context = context
+        self._head = _encode_json(context)[:-1]  # without its closing brace
+
+    def payload(self, own: dict) -> dict:
+        payload = EncodedPayload(self.context)
+        payload.update(own)
+        if own.keys() & self.context.keys() or not own:  # a key given again: encoded whole, as it stands
+            payload.encoded = _encode_json(payload)
+        else:
+            payload.encoded = f"{self._head},{_encode_json(own)[1:]}" if self.context else _encode_json(own)
+        return payload
 
 
 def _copy(connection, statement: str, values: list[tuple]) -> None:
@@ -201,13 +231,13 @@ def _copy(connection, statement: str, values: list[tuple]) -> None:
         cursor.close()
 
 
+# COPY's text format: backslash, tab and line ends escaped, NULL as \N.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy_field(value) -> str:
     if value is None:
         return "\\N"
     if value is True or value is False:
         return "t" if value else "f"
-    text_value = value if isinstance(value, str) else str(value)
-    if "\\" in text_value or "\t" in text_value or "\n" in text_value or "\r" in text_value:
-        text_value = (text_value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-                      .replace("\r", "\\r"))
-    return text_value
+    return (value if isinstance(value, str) else str(value)).translate(_COPY_ESCAPES)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from bot.reminders.bulk import EncodedContext
 from bot.reminders.common import CHANNEL, DM, MEMBERSHIP, NOTICE, PENDING, SUMMARY, new_post_id, person
 from bot.reminders.snapshot import Missed, Person, Sub
 from bot.reminders.texts import persona_for, split_channel
@@ -75,11 +76,13 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
     # (tens of thousands on a big morning) leave that context out.
     dm_common = {name: value for name, value in common.items() if name not in _NOT_IN_A_DM}
 
+    contexts = {DM: EncodedContext(dm_common), None: EncodedContext(common)}
+
     def add(key: str, kind: str, *, channel_id: str | None = None, recipient: str | None = None, **payload):
-        context = dm_common if kind == DM else common
+        context = contexts[DM if kind == DM else None]
         plan.rows.append(outbox_row(key, kind, run_id=run_id, work_date=work_date, channel_id=channel_id,
                                     recipient=recipient, now=now, deadline=deadline,
-                                    payload={**context, "seed": f"run{run_id}:{key}", **payload}))
+                                    payload=context.payload({"seed": f"run{run_id}:{key}", **payload})))
 
     chased = []
     for member in missing:
