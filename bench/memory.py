@@ -45,11 +45,9 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.reminders import seed_teams  # noqa: E402
+from bench.reminders import fresh_database, seed_teams  # noqa: E402
 from bot import calendar  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
 from db.session import Database  # noqa: E402
-from tests.conftest import ensure_postgres_database  # noqa: E402
 from tests.harness import free_port  # noqa: E402
 from tests.standin.server import MattermostStandIn  # noqa: E402
 
@@ -72,19 +70,6 @@ def mornings(count: int, today: date) -> list[datetime]:
             found.append(calendar.scheduled_at(TEAMS, day) + timedelta(minutes=1))
         day += timedelta(days=1)
     return found
-
-
-def fresh_database(kind: str, scratch: Path) -> Database:
-    if kind == "sqlite":
-        database = Database(f"sqlite:///{scratch / 'memory.db'}")
-    else:
-        ensure_postgres_database(POSTGRES_URL)
-        database = Database(POSTGRES_URL)
-        with database.engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    upgrade(database)
-    return database
 
 
 def seed(database: Database, standin: MattermostStandIn, dms: int) -> None:
@@ -158,7 +143,7 @@ def ratio(mib: float, target: float) -> str:
 
 def run(kind: str, dms: int, count: int, trace: int, scratch: Path) -> None:
     started = time.perf_counter()
-    database = fresh_database(kind, scratch)
+    database = fresh_database(kind, scratch, POSTGRES_URL)
     with MattermostStandIn(validate=False) as standin:
         seed(database, standin, dms)
         url = database.url

@@ -59,13 +59,15 @@ TARGET_SMALL, TARGET_LARGE = 1.0, 2.0  # seconds: up to 10,000 members, and beyo
 MODES = ("channel", "dm", "both")
 
 
-def fresh_database(kind: str, scratch: Path) -> Database:
+def fresh_database(kind: str, scratch: Path, postgres_url: str = POSTGRES_URL) -> Database:
+    """An empty database at the newest schema: a new SQLite file in ``scratch``,
+    or ``postgres_url``'s database emptied (each bench has its own)."""
     if kind == "sqlite":
         path = scratch / f"bench-{time.monotonic_ns()}.db"
         database = Database(f"sqlite:///{path}")
     else:
-        ensure_postgres_database(POSTGRES_URL)
-        database = Database(POSTGRES_URL)
+        ensure_postgres_database(postgres_url)
+        database = Database(postgres_url)
         with database.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
