@@ -154,7 +154,7 @@ def _values(table, dialect, rows: list[dict], names: list[str]) -> list[tuple]:
         column_type = table.c[name].type
         if isinstance(column_type, JSON):
             converters.append((index, _json_text))
-        elif isinstance(column_type.dialect_impl(dialect), (Date, DateTime)) or _is_when(column_type):
+        elif isinstance(getattr(column_type, "impl", column_type), (Date, DateTime)):  # UTCDateTime: its impl
             converters.append((index, functools.partial(_when, processors.get(name))))
     pick = operator.itemgetter(*names)
     values = []
@@ -164,11 +164,6 @@ def _values(table, dialect, rows: list[dict], names: list[str]) -> list[tuple]:
             picked[index] = convert(picked[index])
         values.append(tuple(picked))
     return values
-
-
-def _is_when(column_type) -> bool:
-    impl = getattr(column_type, "impl", None)
-    return isinstance(impl, (Date, DateTime))
 
 
 def _when(processor, value):
@@ -201,15 +196,20 @@ class EncodedContext:
 
     def __init__(self, context: dict) -> None:
         self.context = context
-        self._head = _encode_json(context)[:-1]  # without its closing brace
+
+    @functools.cached_property
+    def _head(self) -> str:
+        """The context's JSON without its closing brace; encoded at its first
+        message (a run may have none of a kind)."""
+        return _encode_json(self.context)[:-1]
 
     def payload(self, own: dict) -> dict:
         payload = EncodedPayload(self.context)
         payload.update(own)
-        if own.keys() & self.context.keys() or not own:  # a key given again: encoded whole, as it stands
+        if not self.context or not own or own.keys() & self.context.keys():  # a key given again: as it stands
             payload.encoded = _encode_json(payload)
         else:
-            payload.encoded = f"{self._head},{_encode_json(own)[1:]}" if self.context else _encode_json(own)
+            payload.encoded = f"{self._head},{_encode_json(own)[1:]}"
         return payload
 
 
