@@ -23,7 +23,7 @@ def is_bot(user: dict) -> bool:
 
 
 def user_timezone(user: dict) -> str | None:
-    """The user's preferred zone as Mattermost computes it (PROTOCOL §6.6)."""
+    """The user's preferred zone as Mattermost computes it (its ``timezone`` object: manual or automatic)."""
     zone = user.get("timezone") or {}
     if not isinstance(zone, dict):
         return None

@@ -1,4 +1,4 @@
-"""What Mattermost sends to a slash command (PROTOCOL §1.2), as plain values.
+"""What Mattermost sends to a slash command (docs/commands.md), as plain values.
 
 Built from any mapping with ``get``/``getlist`` (Flask's form, or a dict in
 tests), so the command layer never sees HTTP.

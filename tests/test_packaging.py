@@ -111,7 +111,8 @@ def test_code_and_tests_cite_the_repositorys_own_docs_and_they_exist():
     cited = set()
     for path in source_files():
         text = path.read_text(encoding="utf-8")
-        assert not re.search(r"SPEC(\.md)? ?§|SPEC\.md", text), f"{path} cites a specification outside the repository"
+        assert not re.search(r"(SPEC|PROTOCOL)(\.md)? ?§|(SPEC|PROTOCOL)\.md", text), \
+            f"{path} cites a specification outside the repository"
         cited |= set(re.findall(r"\b(docs/[a-z-]+\.md)", text))
     assert cited, "the code points at its docs"
     for doc in cited:

@@ -3,7 +3,7 @@
 ``mattermostdriver.Driver`` (7.3.2) is kept for what it does well: turning
 our options into the API base URL and the bearer header. Every request goes
 through one ``requests.Session`` of our own instead of the driver's
-endpoint methods, because the driver (PROTOCOL.md §10):
+endpoint methods, because the driver (mattermostdriver 7.3.2):
 
 * opens a new connection per call (``requests.get`` etc., no Session, no
   pooling) — hundreds of DMs a morning would each pay a TCP/TLS handshake;

@@ -1,6 +1,6 @@
 """One gate in front of every delivery call, shared by the worker threads.
 
-Mattermost's limiter (PROTOCOL §7) answers 429 with Retry-After once the
+Mattermost's rate limiter (docs/operations.md, Performance) answers 429 with Retry-After once the
 burst is spent. Each worker backing off on its own would keep the others
 hammering; instead a 429 closes the gate for everyone until Retry-After has
 passed. The server's tokens keep accruing meanwhile, so nothing is lost by

@@ -1,8 +1,8 @@
 """The REST routes of the stand-in, under /api/v4.
 
 Each handler takes a ``Call`` and returns ``(status, json)`` or raises
-``ApiError``. Error ids and statuses are Mattermost's (PROTOCOL.md §6, §8 and
-the server source) except where marked STRICTER: there the stand-in refuses
+``ApiError``. Error ids and statuses are Mattermost's (its API
+reference and server source) except where marked STRICTER: there the stand-in refuses
 what real Mattermost only logs as a warning, to keep nippo honest.
 """
 

@@ -1,4 +1,4 @@
-"""Slash-command registration routes (PROTOCOL.md §8), mixed into the stand-in."""
+"""Slash-command registration routes (``/api/v4/commands``), mixed into the stand-in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fault knobs and Mattermost's rate limiter (PROTOCOL.md §7)."""
+"""Fault knobs and Mattermost's rate limiter (429 with Retry-After and X-RateLimit-* headers)."""
 
 from __future__ import annotations
 

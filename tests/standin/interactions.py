@@ -1,7 +1,7 @@
 """What Mattermost sends *to* an integration, and the ids that go with it.
 
-Slash-command forms (PROTOCOL.md §1.2), button clicks (§4.2), dialog
-submissions (§5.2), trigger ids (§5.1) and ``response_url`` hooks (§3).
+Slash-command forms, button clicks, dialog submissions, trigger ids and
+``response_url`` hooks (docs/commands.md, docs/buttons-and-dialogs.md).
 Requests to the integration go through ``self.outgoing(method, url,
 headers, body)``; by default that is a real HTTP request, and a test can
 point it at a Flask test client instead (see ``flask_outgoing``).
@@ -299,7 +299,7 @@ class Interactions:
     # --- buttons -----------------------------------------------------------
 
     def click(self, post_id: str, action_id: str, user: dict | str, selected_option: str | None = None) -> Any:
-        """Click a button (or pick a menu option) as `user`: POST §4.2 to the action's URL.
+        """Click a button (or pick a menu option) as `user`: POST the click to the action's URL.
 
         A 200 answer is applied as Mattermost applies it: ``update`` replaces
         the post, ``ephemeral_text`` goes to ``ephemerals``. Returns the
@@ -382,7 +382,7 @@ class Interactions:
     # --- dialogs -----------------------------------------------------------
 
     def submit_dialog(self, opened_dialog: dict, user: dict | str, submission: dict, cancelled: bool = False) -> Any:
-        """Submit (or cancel) an opened dialog as `user`: POST §5.2 to its URL.
+        """Submit (or cancel) an opened dialog as `user`: POST the submission to its URL.
 
         Returns the integration's response, or None for a cancel of a
         dialog without notify_on_cancel (Mattermost then sends nothing).

@@ -21,8 +21,8 @@ parameters, and the request body against its schema. Relaxed, and why:
 * ``POST /hooks/commands/{id}`` (``response_url``) is not part of API v4
   and is not in the bundle; it is not checked. Its body is a snake_case
   ``CommandResponse`` — the bundle's PascalCase ``CommandResponse`` schema
-  is a known defect (PROTOCOL.md §9.1) and is never used here.
-* The bundle's JSON ``TooManyRequests`` response (§9.2) concerns responses,
+  is a known defect of the bundle and is never used here.
+* The bundle's JSON ``TooManyRequests`` response concerns responses,
   which are not checked.
 * ``pending_post_id`` is missing from the ``POST /posts`` body schema; the
   schema allows extra properties, so it passes as it should.
