@@ -25,14 +25,46 @@ class Filed:
     reported: set  # (member id, work date)
     absent: set  # (team id, member id, work date); team None: the member's own, for every team
     outside_keys: dict  # work date -> member keys the outside source says reported
+    # work date -> that day's sets, made at its first question (a morning asks a hundred thousand)
+    _days: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def day(self, work_date: date) -> FiledOn:
+        found = self._days.get(work_date)
+        if found is None:
+            found = self._days[work_date] = FiledOn.of(self, work_date)
+        return found
 
     def has_reported(self, member: Person, work_date: date) -> bool:
-        return (member.member_id, work_date) in self.reported or (
-            member.key is not None and member.key in self.outside_keys.get(work_date, frozenset()))
+        return self.day(work_date).has_reported(member)
 
     def is_absent(self, member: Person, work_date: date, team_id: int) -> bool:
-        return ((None, member.member_id, work_date) in self.absent
-                or (team_id, member.member_id, work_date) in self.absent)
+        return self.day(work_date).is_absent(member, team_id)
+
+
+@dataclass(frozen=True)
+class FiledOn:
+    """``Filed`` for one work date, as sets of member ids."""
+
+    reported: frozenset[int]
+    outside_keys: frozenset[str]
+    absent_everywhere: frozenset[int]  # the member's own absence
+    absent_from: dict[int, frozenset[int]]  # team id -> members off for that team
+
+    @classmethod
+    def of(cls, filed: Filed, work_date: date) -> FiledOn:
+        absent_from: dict = {}
+        for team_id, member_id, day in filed.absent:
+            if day == work_date:
+                absent_from.setdefault(team_id, set()).add(member_id)
+        return cls(frozenset(m for m, day in filed.reported if day == work_date),
+                   frozenset(filed.outside_keys.get(work_date, ())), frozenset(absent_from.pop(None, ())),
+                   {team_id: frozenset(members) for team_id, members in absent_from.items()})
+
+    def has_reported(self, member: Person) -> bool:
+        return member.member_id in self.reported or (member.key is not None and member.key in self.outside_keys)
+
+    def is_absent(self, member: Person, team_id: int) -> bool:
+        return member.member_id in self.absent_everywhere or member.member_id in self.absent_from.get(team_id, ())
 
 
 @dataclass
@@ -48,9 +80,17 @@ _NOT_IN_A_DM = frozenset({"channel_id", "expected", "mention"})
 
 def who_is_missing(roster: list[Person], team_id: int, work_date: date, filed: Filed) -> tuple[list[Person], int]:
     """(missing members of the team, how many a report was expected from). A report wins over an absence."""
-    expected = [m for m in roster if filed.has_reported(m, work_date) or not filed.is_absent(m, work_date, team_id)]
-    missing = [m for m in expected if not filed.has_reported(m, work_date)]
-    return missing, len(expected)
+    day = filed.day(work_date)
+    reported, outside = day.reported, day.outside_keys
+    off, off_here = day.absent_everywhere, day.absent_from.get(team_id, frozenset())
+    missing, expected = [], 0
+    for member in roster:  # one pass: a morning walks every roster member of every team
+        if member.member_id in reported or (member.key is not None and member.key in outside):
+            expected += 1
+        elif member.member_id not in off and member.member_id not in off_here:
+            expected += 1
+            missing.append(member)
+    return missing, expected
 
 
 def leaders_of(roster: list[Person]) -> list[list[str]]:

@@ -9,6 +9,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -77,8 +78,9 @@ def _clock(text: str) -> time:
     return time(hour, minute)
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
+    """A roster member as planning sees them (a tuple: a morning makes a hundred thousand)."""
+
     member_id: int
     user_id: str
     username: str
