@@ -66,10 +66,10 @@ def due_runs(session: Session, now: datetime, catchup: timedelta,
     if only is not None:
         subs = [sub for sub in subs if sub.id in only]
     off = snapshot.days_off(session, now.date() - snapshot.DAYS_OFF_LOOKBACK)
-    candidates = []
+    candidates, timings = [], {}
     for sub in subs:
         try:
-            candidates += _candidates(sub, sub.schedule(off.get(sub.team_id, frozenset())), now, catchup)
+            candidates += _candidates(sub, sub.schedule(off.get(sub.team_id, frozenset())), now, catchup, timings)
         except Exception:  # a setting the calendar refuses (only old rows): the others still run
             log.exception("subscription %s: cannot compute its schedule; skipped", sub.id)
     dates = {due.run.local_date for due in candidates}
@@ -80,23 +80,35 @@ def due_runs(session: Session, now: datetime, catchup: timedelta,
     return [d for d in (_judged(d, had) for d in candidates) if d is not None], {s.id: s for s in subs}
 
 
-def _candidates(sub: Sub, schedule: calendar.Schedule, now: datetime, catchup: timedelta) -> list[Due]:
-    """The runs of one subscription whose time has come, had or not."""
+def _candidates(sub: Sub, schedule: calendar.Schedule, now: datetime, catchup: timedelta,
+                timings: dict) -> list[Due]:
+    """The runs of one subscription whose time has come, had or not.
+    ``timings`` keeps what each distinct schedule gave: thousands of
+    subscriptions share a handful, and each is worked out once a tick."""
+    key = (schedule, tuple(sub.nudges()), sub.digest())
+    found = timings.get(key)
+    if found is None:
+        found = timings[key] = _timings(schedule, key[1], key[2], now, catchup)
+    return [Due(sub, run, deadline, slot, skip) for run, deadline, slot, skip in found]
+
+
+def _timings(schedule: calendar.Schedule, nudges: tuple, weekly: tuple | None, now: datetime,
+             catchup: timedelta) -> list[tuple]:
+    """(run, deadline, slot, why skipped) of each run of ``schedule`` whose time has come."""
     found = []
     run = calendar.due_run(schedule, now, catchup)
     if run is not None:
-        found.append(Due(sub, run, run.scheduled_at + catchup))
-    for at in sub.nudges():
+        found.append((run, run.scheduled_at + catchup, MORNING, None))
+    for at in nudges:
         nudge = calendar.due_nudge(schedule, at, now, catchup)
         if nudge is not None:
-            found.append(Due(sub, nudge, nudge.scheduled_at + catchup, slot=nudge_slot(at)))
-    weekly = sub.digest()
+            found.append((nudge, nudge.scheduled_at + catchup, nudge_slot(at), None))
     if weekly is not None:
         digest = calendar.due_digest(schedule, *weekly, now, catchup)
         if digest is not None:
             # its work date is the last work day of its week, or no work day when the week had none
             skip = None if calendar.is_work_day(schedule, digest.work_date) else "no work day"
-            found.append(Due(sub, digest, digest.scheduled_at + catchup, slot=DIGEST_SLOT, skip=skip))
+            found.append((digest, digest.scheduled_at + catchup, DIGEST_SLOT, skip))
     return found
 
 
