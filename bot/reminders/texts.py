@@ -8,6 +8,8 @@ said.
 
 from __future__ import annotations
 
+import functools
+import string
 from datetime import date, datetime
 
 from bot.buttons import reminder_attachment
@@ -80,7 +82,7 @@ def split_channel(persona, payload: dict, members: list[dict], seed_for=None) ->
         named = frozenset(m["u"] for m in group)
         return len(channel_text(persona, {**payload, "seed": seed_for(part)}, group, named))
 
-    if not members or length(members, 0) <= limit:
+    if not members or _surely_fits(persona, payload, members, limit) or length(members, 0) <= limit:
         return [members]
     overhead = max(length(members[:1], part) for part in range(3)) - _cost(members[0])
     budget = max(limit - overhead - _SPLIT_MARGIN, 100)
@@ -103,6 +105,49 @@ def split_channel(persona, payload: dict, members: list[dict], seed_for=None) ->
                 break
         else:
             return groups
+
+
+def _surely_fits(persona, payload: dict, members: list[dict], limit: int) -> bool:
+    """Whether the post naming all of ``members`` fits whatever the variant,
+    known without rendering it: the longest variant of each section with
+    every placeholder filled by the longest value. Nearly every team's post
+    fits, and rendering each to measure it was a tenth of a big morning."""
+    lang = payload["lang"]
+    keys = (("reminder.channel", "reminder.stern_channel") if payload.get("mention", True)
+            else ("reminder.channel_names", "reminder.stern_channel_names"))
+    # a name at its longest: "@", a zero-width space, every character escaped, a separator
+    longest_value = max(sum(2 * len(m["n"]) + 4 for m in members),
+                        len(command_for(date.fromisoformat(payload["date"]), lang)), _NUMBER_ROOM)
+    total = len("\n\n")
+    for key in keys:
+        extent = _extent(persona.variants(key, lang))
+        if extent is None:
+            return False
+        longest, fields = extent
+        total += longest + fields * longest_value
+    return total <= limit
+
+
+# Room for a number (a count, a streak) or a date in a text.
+_NUMBER_ROOM = 20
+
+
+@functools.lru_cache(maxsize=256)
+def _extent(variants: tuple[str, ...]) -> tuple[int, int] | None:
+    """(the longest variant's length, the most placeholders in one variant);
+    None when a placeholder has a format spec or conversion, which could
+    make its value longer."""
+    longest = most = 0
+    for variant in variants:
+        fields = [(spec, conversion) for _text, field, spec, conversion in _FORMATTER.parse(variant)
+                  if field is not None]
+        if any(spec or conversion for spec, conversion in fields):
+            return None
+        longest, most = max(longest, len(variant)), max(most, len(fields))
+    return longest, most
+
+
+_FORMATTER = string.Formatter()
 
 
 def _cost(member: dict) -> int:
