@@ -67,6 +67,30 @@ def test_thousands_of_rows_in_a_constant_number_of_statements(database):
     assert len([s for s in statements if "outbox" in s or "nippo_bulk" in s]) <= 3
 
 
+def test_text_holding_the_characters_copy_stands_in_for_separators_is_stored_as_written(database):
+    # PostgreSQL's COPY text is escaped in one pass with control characters
+    # standing in for its separators; a value holding them must not be split.
+    tricky = "unit\x1fseparator record\x1eseparator \\N \t"
+    rows = [outbox_row("a", channel_id=tricky[:60], payload={"text": tricky}), outbox_row("b", deadline=None)]
+    with database.write() as session:
+        insert_rows(session, OutboxMessage, rows)
+    with database.read() as session:
+        stored = {m.key: m for m in session.scalars(select(OutboxMessage))}
+    assert stored["a"].channel_id == tricky[:60] and stored["a"].payload == {"text": tricky}
+    assert stored["b"].deadline is None and stored["b"].payload == rows[1]["payload"]
+
+
+def test_a_write_meeting_one_existing_key_still_writes_every_new_row_once(database):
+    with database.write() as session:
+        insert_rows(session, OutboxMessage, [outbox_row("k00500", state="sent")])
+    with database.write() as session:  # the fast way fails on k00500; the upsert writes the rest
+        insert_rows(session, OutboxMessage, [outbox_row(f"k{n:05d}") for n in range(1000)])
+    with database.read() as session:
+        states = dict(session.execute(select(OutboxMessage.key, OutboxMessage.state)).all())
+    assert len(states) == 1000 and states["k00500"] == "sent"
+    assert {state for key, state in states.items() if key != "k00500"} == {"pending"}
+
+
 def test_an_id_set_larger_than_sqlites_parameter_limit_is_one_parameter(database):
     with database.write() as session:
         session.add(Team(id=1, channel_id="c1", channel_name="dev", created_at=NOW))
