@@ -140,6 +140,37 @@ def test_each_part_is_measured_with_the_seed_it_is_sent_with():
         assert len(channel_text(persona, {**payload, "seed": seed_for(part)}, group)) <= POST_LIMIT - 100
 
 
+def test_a_post_judged_to_fit_without_rendering_fits_whatever_its_variant():
+    """split_channel skips measuring a post its bound says surely fits: the
+    bound must hold for every built-in persona, language, variant and name."""
+    from persona.loader import load_registry
+
+    from bot.reminders.texts import _extent, _surely_fits, channel_text
+
+    registry = load_registry()
+    names = ["a" * 60, "_*[`~]\\" * 8, "日本語の名前", "bob"]
+    judged = 0
+    for persona_name in registry.names():
+        persona = registry.get(persona_name)
+        for lang in ("en", "ja"):
+            for mention in (True, False):
+                for count in (1, 50, 120, 200):
+                    members = [{"m": i, "u": f"id{i}", "n": names[i % 4] + str(i), "k": None, "s": 1 + i % 5}
+                               for i in range(count)]
+                    payload = {"lang": lang, "seed": "s", "date": MONDAY.isoformat(), "x": 3, "mention": mention}
+                    limit = 4000
+                    if not _surely_fits(persona, payload, members, limit):
+                        continue
+                    judged += 1
+                    named = frozenset(m["u"] for m in members)
+                    for seed in range(40):  # enough seeds to meet every variant
+                        text = channel_text(persona, {**payload, "seed": f"s{seed}"}, members, named)
+                        assert len(text) <= limit, (persona_name, lang, mention, count)
+    assert judged > 10
+    assert _extent(("{names:>9000}",)) is None and _extent(("{names!r}",)) is None
+    assert _extent(("Hi {names}, {names} and {count}",)) == (len("Hi {names}, {names} and {count}"), 3)
+
+
 def test_roster_members_outside_the_channel_are_named_without_a_mention_and_get_a_dm(scene):
     scene.person("alice")
     scene.person("remote", in_channel=False)
