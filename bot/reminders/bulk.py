@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import json
 import operator
 import secrets
 from datetime import date, datetime
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import JSON, Date, DateTime, text
 from sqlalchemy.exc import IntegrityError
@@ -135,17 +136,18 @@ def insert_rows(session: Session, model, rows: list[dict], on_conflict: str = "O
     quote = dialect.identifier_preparer.quote
     names = list(rows[0])
     columns = ", ".join(quote(name) for name in names)
-    values = _values(table, dialect, rows, names)
+    kept = _Kept(_values(table, dialect, rows, names))
     try:
         with session.begin_nested():
             session.connection()  # the savepoint is made when the session next asks for its connection
-            if dialect.name == "sqlite":
-                _sqlite_insert(connection, table, columns, names, values, "")
+            if dialect.name == "sqlite":  # in process: nothing to overlap, and executemany takes a list
+                _sqlite_insert(connection, table, columns, names, kept.all(), "")
             else:
-                _copy(connection, f"COPY {quote(table.name)} ({columns}) FROM STDIN", values)
+                _copy(connection, f"COPY {quote(table.name)} ({columns}) FROM STDIN", kept)
         return
     except (IntegrityError, dialect.dbapi.IntegrityError):
         pass  # a key that is there already: the upsert below decides what becomes of it
+    values = kept.all()
     if dialect.name == "sqlite":
         _sqlite_insert(connection, table, columns, names, values, on_conflict)
         return
@@ -165,26 +167,50 @@ def _sqlite_insert(connection, table, columns: str, names: list[str], values: li
                                values)
 
 
-def _values(table, dialect, rows: list[dict], names: list[str]) -> list[tuple]:
-    """Each row as a tuple of what the driver takes: dates and times as the
-    ORM binds them, JSON encoded once, here. Only the columns that need it
-    are touched, row after row: a big morning has tens of thousands."""
+def _values(table, dialect, rows: list[dict], names: list[str]) -> Iterator[tuple]:
+    """Each row as a tuple of what the driver takes, made a batch at a time
+    as they are asked for: dates and times as the ORM binds them, JSON
+    encoded once, here. A big morning has tens of thousands of rows, so the
+    work goes column by column: a date column repeats a few values, each
+    converted once."""
     processors = _processors(table, dialect, names)
     converters = []
     for index, name in enumerate(names):
         column_type = table.c[name].type
         if isinstance(column_type, JSON):
-            converters.append((index, _json_text))
+            converters.append((index, _json_text, False))
         elif isinstance(getattr(column_type, "impl", column_type), (Date, DateTime)):  # UTCDateTime: its impl
-            converters.append((index, functools.partial(_when, processors.get(name))))
-    pick = operator.itemgetter(*names)
-    values = []
-    for row in rows:
-        picked = list(pick(row)) if len(names) > 1 else [pick(row)]
-        for index, convert in converters:
-            picked[index] = convert(picked[index])
-        values.append(tuple(picked))
-    return values
+            converters.append((index, functools.partial(_when, processors.get(name)), True))
+    pick = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    for start in range(0, len(rows), _VALUES_BATCH):
+        columns = list(zip(*map(pick, rows[start:start + _VALUES_BATCH])))
+        for index, convert, repeats in converters:
+            if repeats:
+                converted = {value: convert(value) for value in set(columns[index])}
+                columns[index] = map(converted.__getitem__, columns[index])
+            else:
+                columns[index] = map(convert, columns[index])
+        yield from zip(*columns)
+
+
+_VALUES_BATCH = 500
+
+
+class _Kept:
+    """Values as they are made, kept for a second try; iterated once."""
+
+    def __init__(self, values: Iterator[tuple]) -> None:
+        self._values, self.made = values, []
+
+    def __iter__(self) -> Iterator[tuple]:
+        for value in self._values:
+            self.made.append(value)
+            yield value
+
+    def all(self) -> list[tuple]:
+        """Every value: those made so far and the rest."""
+        self.made += self._values
+        return self.made
 
 
 def _when(processor, value):
@@ -217,10 +243,23 @@ def _json_text(value) -> str | None:
 
 
 class EncodedPayload(dict):
-    """A payload that carries its JSON text, put together from parts encoded
-    once (``EncodedContext``). Never changed after it is made."""
+    """A payload whose JSON text is put together from its run's shared
+    context, encoded once (``EncodedContext``), and its own few keys, when
+    the text is first asked for: on PostgreSQL that is while the rows before
+    it stream to the server. Neither the payload nor what it holds is
+    changed after it is made."""
 
-    __slots__ = ("encoded",)
+    __slots__ = ("_context", "_own", "_encoded")
+
+    @property
+    def encoded(self) -> str:
+        if self._encoded is None:
+            context, own = self._context, self._own
+            if context.context and own and not own.keys() & context.context.keys():
+                self._encoded = f"{context.head},{_encode_json(own)[1:]}"
+            else:  # a key given again, or nothing to join: as it stands
+                self._encoded = _encode_json(self)
+        return self._encoded
 
 
 class EncodedContext:
@@ -233,7 +272,7 @@ class EncodedContext:
         self.context = context
 
     @functools.cached_property
-    def _head(self) -> str:
+    def head(self) -> str:
         """The context's JSON without its closing brace; encoded at its first
         message (a run may have none of a kind)."""
         return _encode_json(self.context)[:-1]
@@ -241,25 +280,40 @@ class EncodedContext:
     def payload(self, own: dict) -> dict:
         payload = EncodedPayload(self.context)
         payload.update(own)
-        if not self.context or not own or own.keys() & self.context.keys():  # a key given again: as it stands
-            payload.encoded = _encode_json(payload)
-        else:
-            payload.encoded = f"{self._head},{_encode_json(own)[1:]}"
+        payload._context, payload._own, payload._encoded = self, own, None
         return payload
 
 
-def _copy(connection, statement: str, values: list[tuple]) -> None:
+def _copy(connection, statement: str, values: Iterable[tuple]) -> None:
     """PostgreSQL's COPY FROM STDIN of ``values`` in its text format, through
-    the session's own connection (so inside its transaction). Listeners on
-    ``before_cursor_execute`` see it like any statement: counters stay honest."""
-    lines = io.StringIO(_copy_text(values))
+    the session's own connection (so inside its transaction). The text is
+    made a batch at a time as the driver reads it, so the server stores one
+    batch while the next is made. Listeners on ``before_cursor_execute`` see
+    it like any statement: counters stay honest."""
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         connection.dispatch.before_cursor_execute(connection, cursor, statement, (), None, False)
-        cursor.copy_expert(statement, lines)
+        cursor.copy_expert(statement, _CopyText(values), size=_COPY_CHUNK)
         connection.dispatch.after_cursor_execute(connection, cursor, statement, (), None, False)
     finally:
         cursor.close()
+
+
+_COPY_CHUNK = 1 << 16
+_COPY_BATCH = 500  # rows a read makes: about 200 KB of a morning's outbox
+
+
+class _CopyText(io.TextIOBase):
+    """COPY's text of ``values``, made as it is read."""
+
+    def __init__(self, values: Iterable[tuple]) -> None:
+        self._values = iter(values)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        return _copy_text(list(itertools.islice(self._values, _COPY_BATCH)))
 
 
 # Stand-ins for COPY's separators and NULL while the whole text is escaped at
