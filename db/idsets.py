@@ -29,16 +29,24 @@ def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+class IdParameter(str):
+    """``id_parameter``'s value, which ``in_ids`` takes as it is: one set of
+    ids asked about in several queries is written out once."""
+
+
 def id_parameter(session: Session, ids: Iterable[int]) -> str:
     """The one bound value that carries ``ids``."""
+    if isinstance(ids, IdParameter):
+        return ids
     values = sorted({int(i) for i in ids})
     if _postgresql(session):
-        return "{" + ",".join(map(str, values)) + "}"
-    return json.dumps(values, separators=(",", ":"))
+        return IdParameter("{" + ",".join(map(str, values)) + "}")
+    return IdParameter(json.dumps(values, separators=(",", ":")))
 
 
-def in_ids(session: Session, column, ids: Iterable[int], name: str):
-    """A WHERE condition: ``column`` is one of ``ids`` (``name``: the parameter's)."""
+def in_ids(session: Session, column, ids: Iterable[int] | IdParameter, name: str):
+    """A WHERE condition: ``column`` is one of ``ids`` (``name``: the parameter's);
+    ``ids`` may be an ``id_parameter`` made already."""
     parameter = bindparam(name, id_parameter(session, ids))
     if _postgresql(session):
         quote = session.get_bind().dialect.identifier_preparer.quote

@@ -6,6 +6,7 @@ subscriptions within a second). Every function returns plain values.
 from __future__ import annotations
 
 import functools
+import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -23,8 +24,9 @@ from db.models import Absence, Member, MissingStreak, OutboxMessage, ReminderRun
 DAYS_OFF_LOOKBACK = timedelta(days=400)
 
 
-@dataclass(frozen=True)
-class Sub:
+class Sub(NamedTuple):
+    """An active subscription as the scheduler and planning see it (a tuple: thousands are read each tick)."""
+
     id: int
     team_id: int
     channel_id: str
@@ -110,9 +112,8 @@ _SUB_COLUMNS = (
 
 
 def _sub(row) -> Sub:
-    values = list(row)
-    values[3] = values[3] or values[2]  # a channel whose name nippo never learned
-    return Sub(*values)
+    sub = Sub._make(row)
+    return sub if sub.channel_name else sub._replace(channel_name=sub.channel_id)  # a name nippo never learned
 
 
 def active_subscriptions(session: Session) -> list[Sub]:
@@ -170,8 +171,11 @@ def rosters(session: Session, team_ids: set[int], member_key: str) -> dict[int, 
         f"SELECT roster.team_id, roster.role, members.id, members.user_id, members.username, {key_column}"
         f" FROM {id_table_sql(session, 'teams')} AS t"
         f" {join} roster ON roster.team_id = t.id {join} members ON members.id = roster.member_id"
-        " WHERE roster.removed_at IS NULL AND members.active AND NOT members.is_bot"
-        " ORDER BY roster.team_id, members.username, members.id"), {"teams": id_parameter(session, team_ids)})
+        " WHERE roster.removed_at IS NULL AND members.active AND NOT members.is_bot"),
+        {"teams": id_parameter(session, team_ids)}).all()
+    # Each roster by username (code point order, on either database): sorting
+    # a hundred thousand rows here costs a fifth of what SQLite's ORDER BY did.
+    rows.sort(key=operator.itemgetter(0, 4, 2))
     found: dict[int, list[Person]] = defaultdict(list)
     for team_id, role, member_id, user_id, username, key in rows:
         found[team_id].append(Person(member_id, user_id, username, key.lower() if key else None, role == "leader"))
@@ -185,16 +189,15 @@ def filed(session: Session, rosters: dict[int, list[Person]], work_dates: set[da
     member_ids = {person.member_id for roster in rosters.values() for person in roster}
     if not member_ids or not work_dates:
         return set(), set()
-    dates = sorted(work_dates)
+    dates, members = sorted(work_dates), id_parameter(session, member_ids)
     reported = session.execute(select(Report.member_id, Report.work_date).where(
-        Report.work_date.in_(dates), in_ids(session, Report.member_id, member_ids, "members")))
+        Report.work_date.in_(dates), in_ids(session, Report.member_id, members, "members"))).all()
     absent = session.execute(select(Absence.team_id, Absence.member_id, Absence.work_date).where(
-        Absence.work_date.in_(dates), in_ids(session, Absence.member_id, member_ids, "members")))
-    return {tuple(row) for row in reported}, {tuple(row) for row in absent}
+        Absence.work_date.in_(dates), in_ids(session, Absence.member_id, members, "members"))).all()
+    return set(map(tuple, reported)), set(map(tuple, absent))
 
 
-@dataclass(frozen=True)
-class Missed:
+class Missed(NamedTuple):
     """A member's escalation streak in one subscription: sent morning runs in a row that listed them."""
 
     streak: int
