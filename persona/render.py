@@ -19,6 +19,7 @@ messages only — a dialog's default value takes the raw text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -67,6 +68,7 @@ def join(items: Iterable[str], lang: str) -> str:
     return ("、" if language_of(lang) == "ja" else ", ").join(items)
 
 
+@functools.lru_cache(maxsize=256)
 def language_of(lang: str | None) -> str:
     """``ja-JP`` -> ``ja``: Mattermost locales to nippo's language codes."""
     return re.split(r"[-_]", (lang or "").strip().lower(), maxsplit=1)[0]

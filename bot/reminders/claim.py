@@ -16,8 +16,8 @@ the same few queries as the morning runs, whatever the number of subscriptions.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -32,8 +32,9 @@ from db.models import MORNING, ReminderRun, Subscription
 log = logging.getLogger("nippo.reminders")
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(NamedTuple):
+    """A run whose time has come (a tuple, as each of the tick's many are)."""
+
     sub: Sub
     run: calendar.DueRun
     deadline: datetime
@@ -45,8 +46,7 @@ class Due:
         return "late" if self.run.late else self.skip
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """A run this process holds and must plan (or record as waiting or failed)."""
 
     run_id: int
@@ -126,7 +126,7 @@ def _judged(due: Due, had: dict) -> Due | None:
     if due.slot != MORNING:
         morning = had.get((sub_id, local_date, MORNING))
         if morning in (SKIPPED, FAILED):
-            return replace(due, skip="no morning reminder")
+            return due._replace(skip="no morning reminder")
         if morning != SENT and not due.run.late:
             return None  # no morning run yet, or it is still on its way: later
     return due

@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.reminders.common import DIGEST
-from bot.reminders.plan import Filed, RunPlan, leaders_of, outbox_row, who_is_missing
+from bot.reminders.plan import Filed, FiledOn, RunPlan, leaders_of, outbox_row, who_is_missing
 from bot.reminders.snapshot import Missed, Person, Sub
 from persona import join, name
 
 TOP_STREAKS = 3
+_NEVER_MISSED = Missed(0, False, None)
 # Names listed before the rest are counted: a team of thousands stays one post.
 NAMES_SHOWN = 50
 MISSING_STREAK_WITHOUT_ESCALATION = 3  # a long missing streak when `escalate 0`
@@ -40,6 +41,7 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
         plan.expected += expected
     if plan.expected == 0:
         return plan  # an empty or all-absent roster: nothing to sum up
+    filed_on = [filed.day(day) for day in days]
     by_streak = sorted((m for m in roster if report_streaks.get(m.member_id, 0) >= 2),
                        key=lambda m: (-report_streaks[m.member_id], m.username))
     payload = {
@@ -47,10 +49,10 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
         "channel_id": sub.channel_id, "channel_name": sub.channel_name, "leaders": leaders_of(roster),
         "seed": f"run{run_id}:digest", "date": days[-1].isoformat(),
         "first": first.isoformat(), "last": last.isoformat(), "rates": rates,
-        "perfect": [m.username for m in roster if _filed_every_day(m, sub.team_id, days, filed)],
+        "perfect": [m.username for m in roster if _filed_every_day(m, sub.team_id, filed_on)],
         "streaks": [[m.username, report_streaks[m.member_id]] for m in by_streak[:TOP_STREAKS]],
         "missing": [m.username for m in roster
-                    if missed.get((sub.id, m.member_id), Missed(0, False, None)).streak >= long_missing_streak(sub)],
+                    if missed.get((sub.id, m.member_id), _NEVER_MISSED).streak >= long_missing_streak(sub)],
     }
     plan.rows.append(outbox_row(f"digest:{run_id}", DIGEST, run_id=run_id, work_date=days[-1],
                                 channel_id=sub.channel_id, recipient=None, now=now, deadline=deadline,
@@ -58,10 +60,10 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
     return plan
 
 
-def _filed_every_day(member: Person, team_id: int, days: list[date], filed: Filed) -> bool:
+def _filed_every_day(member: Person, team_id: int, days: list[FiledOn]) -> bool:
     """Reported every work day a report was due (days off excused), and at least one."""
-    due = [d for d in days if filed.has_reported(member, d) or not filed.is_absent(member, d, team_id)]
-    return bool(due) and all(filed.has_reported(member, d) for d in due)
+    due = [day for day in days if day.has_reported(member) or not day.is_absent(member, team_id)]
+    return bool(due) and all(day.has_reported(member) for day in due)
 
 
 def digest_text(persona, payload: dict) -> str:

@@ -6,6 +6,7 @@ nudge must not cross. A few queries per tick, whatever the number of runs.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -32,12 +33,18 @@ class Inputs:
     snoozed: set = field(default_factory=set)  # (user id, work date) with a snoozed DM to come
 
 
-def dates_of(claim: Claim) -> set[date]:
+def dates_of(claim: Claim) -> frozenset[date]:
     """The work dates a run is about (a digest: every day of its week)."""
     if claim.slot != DIGEST_SLOT:
-        return {claim.work_date}
-    first, last = calendar.digest_window(claim.sub.schedule(frozenset()), claim.local_date)
-    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
+        return frozenset((claim.work_date,))
+    return _week(claim.sub.schedule(frozenset()), claim.local_date)
+
+
+@functools.lru_cache(maxsize=1024)
+def _week(schedule: calendar.Schedule, local_date: date) -> frozenset[date]:
+    """A digest's dates: thousands of digests share a few weeks, each worked out once."""
+    first, last = calendar.digest_window(schedule, local_date)
+    return frozenset(first + timedelta(days=n) for n in range((last - first).days + 1))
 
 
 def gather(session: Session, claims: list[Claim], rosters: dict, filed: Filed) -> Inputs:

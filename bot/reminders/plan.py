@@ -76,6 +76,7 @@ class RunPlan:
 
 
 _NOT_IN_A_DM = frozenset({"channel_id", "expected", "mention"})
+_NEVER_MISSED = Missed(0, False, None)
 
 
 def who_is_missing(roster: list[Person], team_id: int, work_date: date, filed: Filed) -> tuple[list[Person], int]:
@@ -126,8 +127,9 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
 
     chased = []
     for member in missing:
-        missed = streaks.get((sub.id, member.member_id), Missed(0, False, None))
-        entry = {**person(member.member_id, member.user_id, member.username, member.key), "s": missed.streak + 1}
+        missed = streaks.get((sub.id, member.member_id), _NEVER_MISSED)
+        entry = person(member.member_id, member.user_id, member.username, member.key)
+        entry["s"] = missed.streak + 1
         chased.append(entry)
         if sub.escalate > 0 and missed.streak + 1 >= sub.escalate and not missed.told:
             plan.escalated.append(member.member_id)
@@ -144,15 +146,16 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
         if sub.delivery == "channel" and chased:
             add(f"membership:{run_id}", MEMBERSHIP, channel_id=sub.channel_id, members=chased)
     if sub.delivery in ("dm", "both"):
+        day = common["date"]
         for entry in chased:
             text_key = dm_text_key(entry, sub.escalate)
             at_stake = kept.get(entry["m"], 0)
+            key = f"dm:{entry['u']}:{day}"  # dm_key's, without a date to format per member
             if text_key == "reminder.dm" and at_stake >= LONG_STREAK:
                 # the miss that would end a long streak: the persona is colder
-                add(dm_key(entry["u"], work_date), DM, recipient=entry["u"], member=entry,
-                    text_key="reminder.broken", streak=at_stake)
+                add(key, DM, recipient=entry["u"], member=entry, text_key="reminder.broken", streak=at_stake)
             else:
-                add(dm_key(entry["u"], work_date), DM, recipient=entry["u"], member=entry, text_key=text_key)
+                add(key, DM, recipient=entry["u"], member=entry, text_key=text_key)
     if sub.delivery == "dm":
         for user_id, _username in common["leaders"]:
             add(f"summary:{run_id}:{user_id}", SUMMARY, recipient=user_id, members=chased)
