@@ -91,6 +91,53 @@ def test_a_write_meeting_one_existing_key_still_writes_every_new_row_once(databa
     assert {state for key, state in states.items() if key != "k00500"} == {"pending"}
 
 
+def test_two_writers_meeting_on_keys_the_other_has_not_committed_both_finish_and_each_key_is_written_once(database):
+    """The second writer's fast insert waits on the first's keys, fails when
+    they commit, and is made again as the upsert: no error, no key twice."""
+    import threading
+
+    first_inserted, second_started = threading.Event(), threading.Event()
+    errors = []
+
+    def first():
+        try:
+            with database.write() as session:
+                insert_rows(session, OutboxMessage, [outbox_row(f"k{n:05d}") for n in range(0, 1000)])
+                first_inserted.set()
+                second_started.wait(timeout=10)
+        except Exception as error:  # noqa: BLE001  (reported below)
+            errors.append(error)
+
+    def second():
+        try:
+            first_inserted.wait(timeout=10)
+            second_started.set()
+            with database.write() as session:
+                insert_rows(session, OutboxMessage, [outbox_row(f"k{n:05d}", attempts=1) for n in range(500, 1500)])
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+
+    from sqlalchemy import event
+
+    upserts = []
+    listener = lambda *args, **kw: upserts.append(args[2]) if "ON CONFLICT" in args[2] else None  # noqa: E731
+    event.listen(database.engine, "before_cursor_execute", listener)
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listener)
+    assert errors == [] and len(upserts) == 1  # the second writer's, after its fast insert failed
+    with database.read() as session:
+        attempts = dict(session.execute(select(OutboxMessage.key, OutboxMessage.attempts)).all())
+    assert len(attempts) == 1500
+    assert {attempts[f"k{n:05d}"] for n in range(0, 1000)} == {0}  # the first writer's rows, left alone
+    assert {attempts[f"k{n:05d}"] for n in range(1000, 1500)} == {1}
+
+
 def test_an_id_set_larger_than_sqlites_parameter_limit_is_one_parameter(database):
     with database.write() as session:
         session.add(Team(id=1, channel_id="c1", channel_name="dev", created_at=NOW))
