@@ -62,8 +62,13 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
 
 def _filed_every_day(member: Person, team_id: int, days: list[FiledOn]) -> bool:
     """Reported every work day a report was due (days off excused), and at least one."""
-    due = [day for day in days if day.has_reported(member) or not day.is_absent(member, team_id)]
-    return bool(due) and all(day.has_reported(member) for day in due)
+    reported = False
+    for day in days:  # a digest of 100,000 members asks this half a million times: one pass, out at the first miss
+        if day.has_reported(member):
+            reported = True
+        elif not day.is_absent(member, team_id):
+            return False
+    return reported
 
 
 def digest_text(persona, payload: dict) -> str:

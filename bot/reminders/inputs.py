@@ -73,10 +73,13 @@ def gather(session: Session, claims: list[Claim], rosters: dict, filed: Filed) -
     inputs.kept = {run_id: {a.member_id: found[a] for a in asks} for run_id, asks in kept_asks.items()}
 
     digest_asks: dict[int, list[Ask]] = {}
+    weeks: dict[tuple, list[date]] = {}  # (schedule, local date) -> work days: most digests share a few
     for c in digests:
-        first, last = calendar.digest_window(schedules[c.sub.team_id], c.local_date)
-        days = calendar.work_days_between(schedules[c.sub.team_id], first, last)
-        inputs.digest_days[c.run_id] = days
+        schedule = schedules[c.sub.team_id]
+        if (schedule, c.local_date) not in weeks:
+            weeks[(schedule, c.local_date)] = calendar.work_days_between(
+                schedule, *calendar.digest_window(schedule, c.local_date))
+        days = inputs.digest_days[c.run_id] = weeks[(schedule, c.local_date)]
         if days:
             digest_asks[c.run_id] = [Ask(m.member_id, c.sub.team_id, days[-1])
                                      for m in rosters.get(c.sub.team_id, [])]
