@@ -134,7 +134,7 @@ def bench(kind: str, seconds: int, folder: str) -> dict:
         ensure_postgres_database(url)
     team_id = seed(url, channel["id"], leader["id"])
     port = free_port()
-    process = start_server(url, mattermost, port)
+    process = start_server(url, mattermost, port, os.path.join(folder, "serve.log"))
     try:
         base = f"http://127.0.0.1:{port}"
         cookie = sign_in(base, channel["id"], leader)
