@@ -6,9 +6,12 @@ the databases' parameter limits (SQLite: 32,766). Rows that need an answer
 back (``RETURNING``) travel as one JSON document the database unpacks:
 ``json_each`` on SQLite, ``json_to_recordset`` on PostgreSQL. The tens of
 thousands of outbox rows of a big morning take the fastest road each
-database has: one ``executemany`` on SQLite (in process: no round trips),
-``COPY`` into a temporary table and one ``INSERT … SELECT`` on PostgreSQL.
-Values are converted exactly as the ORM would store them.
+database has: one ``executemany`` on SQLite (in process: no round trips), a
+streamed ``COPY`` on PostgreSQL. They go in plainly first, under a
+savepoint; only a write that meets an existing key is made again as the
+upsert (on PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT …
+SELECT … ON CONFLICT``). Values are converted exactly as the ORM would
+store them.
 """
 
 from __future__ import annotations
