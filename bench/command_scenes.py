@@ -62,8 +62,10 @@ def build_scene(mattermost, member_counts: list[int], add_names: int, add_runs: 
     return Scene(status_channels, status_users, add_channel, add_leader, newcomers, sync_channel, sync_users)
 
 
-def _team(session, channel: dict, now: datetime) -> Team:
-    team = Team(channel_id=channel["id"], channel_name=channel["name"], created_at=now)
+def seed_team(session, channel: dict, now: datetime, created_at: datetime | None = None) -> Team:
+    """A team on ``channel`` (its id and name) with a channel-mode subscription
+    at 09:00 Tokyo time, the benches' usual; ``created_at`` back-dates the team."""
+    team = Team(channel_id=channel["id"], channel_name=channel["name"], created_at=created_at or now)
     session.add(team)
     session.flush()
     session.add(Subscription(team_id=team.id, enabled=True, paused=False, at_time="09:00", timezone="Asia/Tokyo",
@@ -89,7 +91,7 @@ def seed(database: Database, scene: Scene) -> None:
     today = date.today()
     for count, channel in scene.status_channels.items():
         with database.write() as session:
-            members = _roster(session, _team(session, channel, now), scene.status_users[count], now)
+            members = _roster(session, seed_team(session, channel, now), scene.status_users[count], now)
             member_ids = [m.id for m in members]
         for start in range(0, len(member_ids), 200):  # in batches: 2,000 members are ~50,000 reports
             with database.write() as session:
@@ -98,8 +100,8 @@ def seed(database: Database, scene: Scene) -> None:
                                 for d in range(1, DAYS + 1)
                                 for i, member_id in enumerate(member_ids[start:start + 200], start) if (i + d) % 7)
     with database.write() as session:
-        _roster(session, _team(session, scene.add_channel, now), [scene.add_leader], now)
-        _roster(session, _team(session, scene.sync_channel, now), scene.sync_users[:1], now)
+        _roster(session, seed_team(session, scene.add_channel, now), [scene.add_leader], now)
+        _roster(session, seed_team(session, scene.sync_channel, now), scene.sync_users[:1], now)
 
 
 def roster_size(database: Database, channel: dict) -> int:

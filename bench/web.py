@@ -30,9 +30,10 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.command_scenes import seed_team  # noqa: E402
 from bench.commands import TOKEN, start_server, wrk  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from db.models import Absence, Member, Report, RosterEntry, Subscription, Team  # noqa: E402
+from db.models import Absence, Member, Report, RosterEntry  # noqa: E402
 from db.session import Database, normalize_url  # noqa: E402
 from tests.conftest import drop_postgres_database, ensure_postgres_database  # noqa: E402
 from tests.harness import free_port  # noqa: E402
@@ -50,13 +51,7 @@ def seed(url: str, channel_id: str, leader_id: str) -> int:
     now = datetime.now(timezone.utc)
     rng = random.Random(7)
     with database.write() as session:
-        team = Team(channel_id=channel_id, channel_name="dev", created_at=now - timedelta(days=DAYS + 30))
-        session.add(team)
-        session.flush()
-        session.add(Subscription(team_id=team.id, enabled=True, paused=False, at_time="09:00", timezone="Asia/Tokyo",
-                                 weekdays="0,1,2,3,4", delivery="channel", persona="emperor", language="en",
-                                 holidays="JP", check_day="previous", escalate=3, mention=True, failure_streak=0,
-                                 created_at=now, updated_at=now))
+        team = seed_team(session, {"id": channel_id, "name": "dev"}, now, created_at=now - timedelta(days=DAYS + 30))
         members = [Member(user_id=leader_id if n == 0 else f"user{n:04d}", username=f"member{n:03d}", active=True,
                           is_bot=False) for n in range(MEMBERS)]
         session.add_all(members)
