@@ -324,8 +324,9 @@ class _CopyText(io.TextIOBase):
 # a tenth of the tick. A value holding one of them is caught by the counts.
 _FIELD, _ROW, _NULL = "\x00", "\x1e", "\x1f"
 # COPY's text format: backslash, tab and line ends escaped (the backslash first), NULL as \N.
-_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"),
-                 (_FIELD, "\t"), (_ROW, "\n"), (_NULL, "\\N"))
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_COPY_ESCAPES = (*_ESCAPES.items(), (_FIELD, "\t"), (_ROW, "\n"), (_NULL, "\\N"))
+_FIELD_ESCAPES = str.maketrans(_ESCAPES)
 
 
 def _copy_text(values: list[tuple]) -> str:
@@ -351,13 +352,6 @@ def _copy_other(value) -> str:
     return str(value)
 
 
-_FIELD_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
 def _copy_field(value) -> str:
     """One value as COPY's text format writes it (when the fast way cannot be taken)."""
-    if value is None:
-        return "\\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    return (value if isinstance(value, str) else str(value)).translate(_FIELD_ESCAPES)
+    return "\\N" if value is None else _copy_other(value).translate(_FIELD_ESCAPES)
