@@ -146,11 +146,10 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
         if sub.delivery == "channel" and chased:
             add(f"membership:{run_id}", MEMBERSHIP, channel_id=sub.channel_id, members=chased)
     if sub.delivery in ("dm", "both"):
-        day = common["date"]
         for entry in chased:
             text_key = dm_text_key(entry, sub.escalate)
             at_stake = kept.get(entry["m"], 0)
-            key = f"dm:{entry['u']}:{day}"  # dm_key's, without a date to format per member
+            key = dm_key(entry["u"], work_date)
             if text_key == "reminder.dm" and at_stake >= LONG_STREAK:
                 # the miss that would end a long streak: the persona is colder
                 add(key, DM, recipient=entry["u"], member=entry, text_key="reminder.broken", streak=at_stake)
