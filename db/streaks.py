@@ -21,7 +21,7 @@ from typing import Callable, Iterable, NamedTuple
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from db.idsets import in_ids
+from db.idsets import id_parameter, in_ids
 from db.models import Absence, Report
 from db.queries import counts_for
 
@@ -169,7 +169,7 @@ def _filed_for_teams(session: Session, asks: set[Ask], since: date, until: date)
     Years of reports can be hundreds of thousands of rows: the database
     hands them over as one string of dates per member, and the walk compares
     ISO strings, so no row becomes a Python date."""
-    members = {ask.member_id for ask in asks}
+    members = id_parameter(session, {ask.member_id for ask in asks})  # written out once for both queries
     teams = {ask.team_id for ask in asks if ask.team_id is not None}
     if session.get_bind().dialect.name == "postgresql":
         dates = func.string_agg(func.to_char(Report.work_date, "YYYY-MM-DD"), ",")  # whatever the DateStyle
