@@ -14,11 +14,10 @@ from datetime import date, datetime
 
 from bot.reminders.common import DIGEST
 from bot.reminders.plan import Filed, FiledOn, RunPlan, leaders_of, outbox_row, who_is_missing
-from bot.reminders.snapshot import Missed, Person, Sub
+from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
 from persona import join, name
 
 TOP_STREAKS = 3
-_NEVER_MISSED = Missed(0, False, None)
 # Names listed before the rest are counted: a team of thousands stays one post.
 NAMES_SHOWN = 50
 MISSING_STREAK_WITHOUT_ESCALATION = 3  # a long missing streak when `escalate 0`
@@ -52,7 +51,7 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
         "perfect": [m.username for m in roster if _filed_every_day(m, sub.team_id, filed_on)],
         "streaks": [[m.username, report_streaks[m.member_id]] for m in by_streak[:TOP_STREAKS]],
         "missing": [m.username for m in roster
-                    if missed.get((sub.id, m.member_id), _NEVER_MISSED).streak >= long_missing_streak(sub)],
+                    if missed.get((sub.id, m.member_id), NEVER_MISSED).streak >= long_missing_streak(sub)],
     }
     plan.rows.append(outbox_row(f"digest:{run_id}", DIGEST, run_id=run_id, work_date=days[-1],
                                 channel_id=sub.channel_id, recipient=None, now=now, deadline=deadline,

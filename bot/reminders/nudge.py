@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from bot.reminders.common import DM, nudge_time, person
 from bot.reminders.plan import Filed, RunPlan, leaders_of, outbox_row, who_is_missing
-from bot.reminders.snapshot import Missed, Person, Sub
+from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
 
 
 def nudge_key(user_id: str, work_date: date, at: str) -> str:
@@ -33,7 +33,7 @@ def plan_nudge(run_id: int, sub: Sub, slot: str, work_date: date, roster: list[P
               "date": work_date.isoformat(), "x": sub.escalate, "again": at}
     for member in missing:
         # The morning run was sent, so its miss is counted already.
-        missed = streaks.get((sub.id, member.member_id), Missed(0, False, None))
+        missed = streaks.get((sub.id, member.member_id), NEVER_MISSED)
         entry = {**person(member.member_id, member.user_id, member.username, member.key), "s": missed.streak}
         stern = sub.escalate > 0 and missed.streak >= sub.escalate
         key = nudge_key(member.user_id, work_date, at)

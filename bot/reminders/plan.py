@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from bot.reminders.bulk import EncodedContext
 from bot.reminders.common import CHANNEL, DM, MEMBERSHIP, NOTICE, PENDING, SUMMARY, new_post_id, person
-from bot.reminders.snapshot import Missed, Person, Sub
+from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
 from bot.reminders.texts import persona_for, split_channel
 from db.streaks import LONG_STREAK
 
@@ -76,7 +76,6 @@ class RunPlan:
 
 
 _NOT_IN_A_DM = frozenset({"channel_id", "expected", "mention"})
-_NEVER_MISSED = Missed(0, False, None)
 
 
 def who_is_missing(roster: list[Person], team_id: int, work_date: date, filed: Filed) -> tuple[list[Person], int]:
@@ -127,7 +126,7 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
 
     chased = []
     for member in missing:
-        missed = streaks.get((sub.id, member.member_id), _NEVER_MISSED)
+        missed = streaks.get((sub.id, member.member_id), NEVER_MISSED)
         entry = person(member.member_id, member.user_id, member.username, member.key)
         entry["s"] = missed.streak + 1
         chased.append(entry)

@@ -205,6 +205,9 @@ class Missed(NamedTuple):
     last_run_id: int | None  # the run that last changed it
 
 
+NEVER_MISSED = Missed(0, False, None)  # no streak on record
+
+
 def streaks(session: Session, subscription_ids: set[int]) -> dict[tuple[int, int], Missed]:
     """(subscription, member) -> their escalation streak."""
     if not subscription_ids:
