@@ -6,12 +6,17 @@ is posted once, counted in the stand-in."""
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from bot.clock import FrozenClock
+from bot.reminders.common import TickTime
+from bot.reminders.planner import PLANNING_LOCK_ID
+from bot.tick import plan_tick
 from db.models import OutboxMessage, ReminderRun
 from tests.reminder_helpers import TUESDAY_9AM, Scene, tick_worker
 
@@ -70,3 +75,38 @@ def test_every_run_and_every_message_exactly_once_with_four_replicas(database, m
     assert len(posts) == len(sent) > 5 * DAYS
     assert outbox_ids == Counter({str(message_id): 1 for message_id in sent})
     assert {p["id"] for p in posts} == set(sent.values())
+
+
+def test_a_replica_writes_its_plan_only_while_no_other_replica_is_writing_one(database, mattermost):
+    """Planning streams the outbox rows in as they are made, in no order two
+    replicas could agree on; on PostgreSQL two plans writing the same DM keys
+    at once could deadlock, so each waits for the planning lock."""
+    if database.kind != "postgresql":
+        pytest.skip("SQLite has one writer at a time already (BEGIN IMMEDIATE)")
+    scene = Scene(database, mattermost, FrozenClock(TUESDAY_9AM))
+    scene.people("ann", "bob")
+    scene.subscribe(delivery="dm")
+    scene.close()
+    holder = database.engine.connect()
+    holder.begin()
+    holder.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PLANNING_LOCK_ID})
+    planner = threading.Thread(target=plan_tick, args=(scene.services, TickTime(TUESDAY_9AM), "replica-b"))
+    planner.start()
+    try:
+        waiting = None
+        for _ in range(500):  # until the planner's session asks for the lock (a poll of pg_locks, not a sleep)
+            with database.engine.connect() as probe:
+                waiting = probe.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                             " AND NOT granted")).scalar()
+            if waiting or not planner.is_alive():
+                break
+        assert waiting == 1, "the planner did not wait for the planning lock"
+        with database.read() as session:
+            assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    finally:
+        holder.rollback()
+        holder.close()
+        planner.join(30)
+    assert not planner.is_alive()
+    assert sorted(m.recipient_user_id for m in scene.outbox(kind="dm")) == sorted(
+        scene.users[name]["id"] for name in ("ann", "bob"))

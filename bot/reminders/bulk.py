@@ -122,24 +122,27 @@ def _pg_type(column, dialect) -> str:
     return column.type.dialect_impl(dialect).compile(dialect=dialect)
 
 
-def insert_rows(session: Session, model, rows: list[dict], on_conflict: str = "ON CONFLICT DO NOTHING") -> None:
+def insert_rows(session: Session, model, rows: Iterable[dict], on_conflict: str = "ON CONFLICT DO NOTHING") -> None:
     """INSERT ``rows`` (all with the same keys) with ``on_conflict``, SQL both
     databases read alike (``excluded.`` names the row proposed). An upsert's
     conflict target must not repeat within ``rows``: give each key once.
+    ``rows`` may be made as they are asked for: they are read once, in order.
 
     Most writes meet no row that is there already, and a plain INSERT (or a
     COPY straight into the table) costs half what the upsert does: that is
     tried first, under a savepoint; a write that meets a unique key is
     rolled back to it and made again as the upsert."""
-    if not rows:
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
         return
     table = model.__table__
     connection = session.connection()
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
-    names = list(rows[0])
+    names = list(first)
     columns = ", ".join(quote(name) for name in names)
-    kept = _Kept(_values(table, dialect, rows, names))
+    kept = _Kept(_values(table, dialect, itertools.chain((first,), rows), names))
     try:
         with session.begin_nested():
             session.connection()  # the savepoint is made when the session next asks for its connection
@@ -170,7 +173,7 @@ def _sqlite_insert(connection, table, columns: str, names: list[str], values: li
                                values)
 
 
-def _values(table, dialect, rows: list[dict], names: list[str]) -> Iterator[tuple]:
+def _values(table, dialect, rows: Iterable[dict], names: list[str]) -> Iterator[tuple]:
     """Each row as a tuple of what the driver takes, made a batch at a time
     as they are asked for: dates and times as the ORM binds them, JSON
     encoded once, here. A big morning has tens of thousands of rows, so the
@@ -185,8 +188,9 @@ def _values(table, dialect, rows: list[dict], names: list[str]) -> Iterator[tupl
         elif isinstance(getattr(column_type, "impl", column_type), (Date, DateTime)):  # UTCDateTime: its impl
             converters.append((index, functools.partial(_when, processors.get(name)), True))
     pick = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    for start in range(0, len(rows), _VALUES_BATCH):
-        columns = list(zip(*map(pick, rows[start:start + _VALUES_BATCH])))
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, _VALUES_BATCH)):
+        columns = list(zip(*map(pick, batch)))
         for index, convert, repeats in converters:
             if repeats:
                 converted = {value: convert(value) for value in set(columns[index])}

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Iterable, Iterator
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bot.buttons import ACTIONS, LABEL_KEYS
@@ -35,6 +36,8 @@ from db.models import MORNING, OutboxMessage, ReminderRun
 log = logging.getLogger("nippo.reminders")
 
 WAITING = "source unreachable"
+# The PostgreSQL advisory lock a replica holds while it writes a tick's plan (db.migrate's is another).
+PLANNING_LOCK_ID = 0x6E6970706F01
 # What a DM row taken over by another run's plan gets from the new row.
 _REOPENED = ("run_id", "payload", "state", "not_before", "deadline", "pending_post_id", "created_at")
 
@@ -90,7 +93,11 @@ def plan_claims(services, tick: TickTime, owner: str, claims: list[Claim]) -> li
 
 def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[Claim], keys: dict,
           unavailable: set) -> list[RunLine]:
-    now = tick.now
+    if session.get_bind().dialect.name == "postgresql":
+        # One replica plans at a time: the outbox rows stream in as they are
+        # planned, in no order two replicas could agree on, and a member on
+        # two rosters planned at once would otherwise deadlock them.
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PLANNING_LOCK_ID})
     # Every run this process holds, not a list of ids: that query's plan needs no statistics.
     owned_query = select(ReminderRun.id).where(ReminderRun.claimed_by == owner, ReminderRun.state == CLAIMED)
     if session.get_bind().dialect.name == "postgresql":
@@ -102,14 +109,43 @@ def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[C
     reported, absent = snapshot.filed(session, rosters, {d for c in claims for d in dates_of(c)})
     filed = Filed(reported, absent, keys)
     missed = snapshot.streaks(session, {c.sub.id for c in claims})
-    live = [c for c in claims if now <= c.deadline and not dates_of(c) & unavailable]
+    live = [c for c in claims if tick.now <= c.deadline and not dates_of(c) & unavailable]
     inputs = gather(session, live, rosters, filed)
+    planning = _Planning(services, tick, rosters, filed, missed, inputs, unavailable)
+    # The rows are made as the database takes them: on PostgreSQL the server
+    # stores one batch while the next is planned.
+    stream_messages(session, planning.rows(claims))
+    # One statement per shape of row, not per run.
+    for shape in {tuple(u) for u in planning.updates}:
+        update_by_id(session, ReminderRun, [u for u in planning.updates if tuple(u) == shape])
+    return planning.lines
 
-    rows, updates, lines = [], [], []
-    for c in claims:
-        roster = rosters.get(c.sub.team_id, [])
+
+@dataclass
+class _Planning:
+    """The claimed runs' outbox rows, made one run at a time; each run's line
+    and the update of its row are noted as its rows are made."""
+
+    services: object
+    tick: TickTime
+    rosters: dict
+    filed: Filed
+    missed: dict
+    inputs: Inputs
+    unavailable: set
+    lines: list[RunLine] = field(default_factory=list)
+    updates: list[dict] = field(default_factory=list)
+
+    def rows(self, claims: list[Claim]) -> Iterator[dict]:
+        for c in claims:
+            yield from self._rows_of(c)
+
+    def _rows_of(self, c: Claim) -> list[dict]:
+        now, services, filed, missed, unavailable = self.tick.now, self.services, self.filed, self.missed, self.unavailable
+        updates = self.updates
+        roster = self.rosters.get(c.sub.team_id, [])
         line = RunLine(c.run_id, c.sub.id, c.sub.channel_name, c.work_date, None, "", c.slot)
-        lines.append(line)
+        self.lines.append(line)
         if now > c.deadline:
             waited = bool(dates_of(c) & unavailable) or c.reason == WAITING
             reason = WAITING if waited else "not planned in time"
@@ -117,46 +153,43 @@ def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[C
                             "finished_at": now})
             line.status = f"failed ({reason})"
             if c.slot != MORNING:
-                continue  # the morning run told the leaders whatever there was to tell
+                return []  # the morning run told the leaders whatever there was to tell
             context = {"persona": c.sub.persona, "lang": c.sub.language, "sub": c.sub.id,
                        "channel_name": c.sub.channel_name, "leaders": leaders_of(roster),
                        "date": c.work_date.isoformat()}
             if waited:
-                rows += notice_rows(f"source:{c.run_id}", context, "leader.source_unreachable", now,
-                                    run_id=c.run_id, work_date=c.work_date)
-            else:  # its claimant died and nobody took over in time: what it would have sent is dropped
-                unsent = [r for r in plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, missed, now,
-                                              c.deadline).rows if r["kind"] in OUTCOME_KINDS]
-                if unsent:
-                    rows += notice_rows(f"dropped:{c.run_id}", context, "leader.dropped", now, run_id=c.run_id,
-                                        work_date=c.work_date, params={"count": len(unsent)})
-        elif dates_of(c) & unavailable:
+                return notice_rows(f"source:{c.run_id}", context, "leader.source_unreachable", now,
+                                   run_id=c.run_id, work_date=c.work_date)
+            # its claimant died and nobody took over in time: what it would have sent is dropped
+            unsent = [r for r in plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, missed, now,
+                                          c.deadline).rows if r["kind"] in OUTCOME_KINDS]
+            if not unsent:
+                return []
+            return notice_rows(f"dropped:{c.run_id}", context, "leader.dropped", now, run_id=c.run_id,
+                               work_date=c.work_date, params={"count": len(unsent)})
+        if dates_of(c) & unavailable:
             updates.append({"id": c.run_id, "state": CLAIMED, "reason": WAITING,
-                            "lease_until": tick.lease(SOURCE_RETRY), "finished_at": None})
+                            "lease_until": self.tick.lease(SOURCE_RETRY), "finished_at": None})
             line.status = "waiting (source unreachable)"
-        elif c.slot == DIGEST_SLOT and not inputs.digest_days.get(c.run_id):
+            return []
+        if c.slot == DIGEST_SLOT and not self.inputs.digest_days.get(c.run_id):
             # a team day off since it was claimed left the week without a work day
             updates.append({"id": c.run_id, "state": SKIPPED, "reason": "no work day", "lease_until": None,
                             "finished_at": now})
             line.status = "skipped (no work day)"
-        else:
-            try:
-                plan = _plan_one(services, c, roster, filed, missed, inputs, now)
-            except Exception:  # one bad subscription must not stop the others; its lease runs out, then a retry
-                log.exception("planning run %s of subscription %s failed", c.run_id, c.sub.id)
-                line.status = "error (planning failed; retried when its claim expires)"
-                continue
-            rows += plan.rows
-            updates.append({"id": c.run_id, "state": PLANNED, "reason": None, "lease_until": None,
-                            "missing": [m.member_id for m in plan.missing], "finished_at": None})
-            if c.slot != DIGEST_SLOT:
-                line.missing = len(plan.missing)
-            line.status = "planned"
-    insert_messages(session, rows)
-    # One statement per shape of row, not per run.
-    for shape in {tuple(u) for u in updates}:
-        update_by_id(session, ReminderRun, [u for u in updates if tuple(u) == shape])
-    return lines
+            return []
+        try:
+            plan = _plan_one(services, c, roster, filed, missed, self.inputs, now)
+        except Exception:  # one bad subscription must not stop the others; its lease runs out, then a retry
+            log.exception("planning run %s of subscription %s failed", c.run_id, c.sub.id)
+            line.status = "error (planning failed; retried when its claim expires)"
+            return []
+        updates.append({"id": c.run_id, "state": PLANNED, "reason": None, "lease_until": None,
+                        "missing": [m.member_id for m in plan.missing], "finished_at": None})
+        if c.slot != DIGEST_SLOT:
+            line.missing = len(plan.missing)
+        line.status = "planned"
+        return plan.rows
 
 
 def _plan_one(services, c: Claim, roster: list, filed: Filed, missed: dict, inputs: Inputs, now) -> RunPlan:
@@ -178,10 +211,27 @@ def insert_messages(session: Session, rows: list[dict]) -> None:
     (dropped, undeliverable) is the next run's to send, with a fresh
     pending_post_id. Sorted by key so two replicas adding the same DM keys
     lock them in the same order and cannot deadlock on PostgreSQL."""
-    unique = {}
-    for row in sorted(rows, key=lambda row: row["key"]):
-        unique.setdefault(row["key"], row)  # an upsert may not meet its own key twice
-    insert_rows(session, OutboxMessage, list(unique.values()), _REOPEN_UNDELIVERED)
+    insert_rows(session, OutboxMessage, _first_of_each_key(sorted(rows, key=lambda row: row["key"])),
+                _REOPEN_UNDELIVERED)
+
+
+def stream_messages(session: Session, rows: Iterable[dict]) -> None:
+    """``insert_messages`` of rows made as they are written, in the order
+    they come, on PostgreSQL: for a writer that holds the planning lock, the
+    one that may write many keys in an order of its own. SQLite, in process,
+    has nothing to overlap, and its indexes take keys in order faster."""
+    if session.get_bind().dialect.name == "sqlite":
+        rows = sorted(rows, key=lambda row: row["key"])
+    insert_rows(session, OutboxMessage, _first_of_each_key(rows), _REOPEN_UNDELIVERED)
+
+
+def _first_of_each_key(rows: Iterable[dict]) -> Iterator[dict]:
+    """An upsert may not meet its own key twice: the first row of a key wins."""
+    seen = set()
+    for row in rows:
+        if row["key"] not in seen:
+            seen.add(row["key"])
+            yield row
 
 
 def _reopen_clause() -> str:
