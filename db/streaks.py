@@ -104,46 +104,46 @@ def streaks_for(session: Session, asks: Iterable[Ask], calendars: dict[int | Non
     reading only days the looks before did not. A streak is followed
     ``max_days`` back at most (the reminder, which asks for thousands each
     morning, looks two months back; the rest three years)."""
-    walks = {ask: _Walk(ask) for ask in asks}
-    pending = list(walks.values())
+    counts = dict.fromkeys(asks, 0)
+    pending = list(counts)
     work_days = _WorkDays(calendars)
     done, window = 0, min(FIRST_WINDOW, max_days)
     while pending:
         window = min(window, max_days)
-        until = max(ask.as_of for ask in (w.ask for w in pending)) - timedelta(days=done)
-        since = min(ask.as_of for ask in (w.ask for w in pending)) - timedelta(days=window - 1)
-        reported, absent = _filed_for_teams(session, {w.ask for w in pending}, since, until)
+        until = max(ask.as_of for ask in pending) - timedelta(days=done)
+        since = min(ask.as_of for ask in pending) - timedelta(days=window - 1)
+        reported, absent = _filed_for_teams(session, set(pending), since, until)
         further = []
-        for walk in pending:
-            ask = walk.ask
+        looked_at: dict[tuple, list[str]] = {}  # (team, as of) -> this look's work days: a run's members share them
+        for ask in pending:
             off = absent.get((ask.member_id, None), _NONE)
             if ask.team_id is not None and (ask.member_id, ask.team_id) in absent:
                 off = off | absent[(ask.member_id, ask.team_id)]
-            days = work_days.between(ask.team_id, ask.as_of - timedelta(days=window - 1),
-                                     ask.as_of - timedelta(days=done))
-            if walk.go(days, reported.get(ask.member_id, _NONE), off) and window < max_days:
-                further.append(walk)
+            days = looked_at.get((ask.team_id, ask.as_of))
+            if days is None:
+                days = looked_at[(ask.team_id, ask.as_of)] = work_days.between(
+                    ask.team_id, ask.as_of - timedelta(days=window - 1), ask.as_of - timedelta(days=done))
+            dated = reported.get(ask.member_id)
+            if dated is None and not off and days:
+                continue  # nothing filed at all: the first work day ends it (most of a morning's asks)
+            count, unbroken = _count(days, dated or _NONE, off)
+            counts[ask] += count
+            if unbroken and window < max_days:
+                further.append(ask)
         pending = further
         done, window = window, window * WIDER
-    return {ask: walk.count for ask, walk in walks.items()}
+    return counts
 
 
-class _Walk:
-    """One streak being counted, look after look."""
-
-    __slots__ = ("ask", "count")
-
-    def __init__(self, ask: Ask) -> None:
-        self.ask, self.count = ask, 0
-
-    def go(self, days: list[str], reported, absent) -> bool:
-        """Count on through ``days`` (work days, newest first); whether it got through all of them unbroken."""
-        for day in days:
-            if day in reported:
-                self.count += 1
-            elif day not in absent:
-                return False
-        return True
+def _count(days: list[str], reported, absent) -> tuple[int, bool]:
+    """(reports in a row through ``days``, work days newest first; whether it got through all of them unbroken)."""
+    count = 0
+    for day in days:
+        if day in reported:
+            count += 1
+        elif day not in absent:
+            return count, False
+    return count, True
 
 
 class _WorkDays:
