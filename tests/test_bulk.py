@@ -185,3 +185,20 @@ def test_pending_post_ids_are_unique_in_mattermosts_alphabet_and_not_shared_with
         os._exit(0)
     os.waitpid(child, 0)
     assert os.read(reader, 26).decode() != new_post_id()
+
+
+def test_a_batch_with_one_character_copy_must_escape_in_one_field_comes_back_as_written(database):
+    # COPY writes a batch unescaped when nothing in it needs escaping: one
+    # such character, anywhere, must send the batch the careful way. (No NUL:
+    # PostgreSQL's text cannot hold one, whatever writes it.)
+    tricky = ["\\N", "back\\slash", "tab\tin", "line\nend", "carriage\rreturn", "rs\x1e", "us\x1f"]
+    plain = {"persona": "emperor", "members": [{"m": 1, "u": "u1", "n": "ann", "k": None}]}
+    rows = [outbox_row(f"k{n}", channel_id=value, payload=plain) for n, value in enumerate(tricky)]
+    rows += [outbox_row("plain", channel_id=None, payload=plain)]
+    for row in rows:
+        with database.write() as session:
+            insert_rows(session, OutboxMessage, [row, outbox_row(row["key"] + "-next", payload=plain)])
+    with database.read() as session:
+        stored = {m.key: m for m in session.scalars(select(OutboxMessage))}
+    assert [stored[f"k{n}"].channel_id for n in range(len(tricky))] == tricky
+    assert stored["plain"].channel_id is None and all(m.payload == plain for m in stored.values())

@@ -145,15 +145,15 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
         if sub.delivery == "channel" and chased:
             add(f"membership:{run_id}", MEMBERSHIP, channel_id=sub.channel_id, members=chased)
     if sub.delivery in ("dm", "both"):
-        for entry in chased:
-            text_key = dm_text_key(entry, sub.escalate)
-            at_stake = kept.get(entry["m"], 0)
+        dm_context, rows = contexts[DM], plan.rows
+        for entry in chased:  # add()'s work written out: a big morning has tens of thousands of DMs
             key = dm_key(entry["u"], work_date)
-            if text_key == "reminder.dm" and at_stake >= LONG_STREAK:
+            own = {"seed": f"run{run_id}:{key}", "member": entry, "text_key": dm_text_key(entry, sub.escalate)}
+            if own["text_key"] == "reminder.dm" and kept.get(entry["m"], 0) >= LONG_STREAK:
                 # the miss that would end a long streak: the persona is colder
-                add(key, DM, recipient=entry["u"], member=entry, text_key="reminder.broken", streak=at_stake)
-            else:
-                add(key, DM, recipient=entry["u"], member=entry, text_key=text_key)
+                own["text_key"], own["streak"] = "reminder.broken", kept[entry["m"]]
+            rows.append(outbox_row(key, DM, run_id=run_id, work_date=work_date, channel_id=None, recipient=entry["u"],
+                                   now=now, deadline=deadline, payload=dm_context.payload(own)))
     if sub.delivery == "dm":
         for user_id, _username in common["leaders"]:
             add(f"summary:{run_id}:{user_id}", SUMMARY, recipient=user_id, members=chased)
