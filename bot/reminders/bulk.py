@@ -30,6 +30,8 @@ from sqlalchemy import JSON, Date, DateTime, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from db.driver_rows import driver_cursor
+
 
 def insert_ignoring_conflicts(session: Session, model, rows: list[dict], returning: Sequence[str] = ()) -> list:
     """INSERT … ON CONFLICT DO NOTHING of ``rows`` (all with the same keys);
@@ -311,15 +313,9 @@ def _copy(connection, statement: str, values: Iterable[tuple]) -> None:
     """PostgreSQL's COPY FROM STDIN of ``values`` in its text format, through
     the session's own connection (so inside its transaction). The text is
     made a batch at a time as the driver reads it, so the server stores one
-    batch while the next is made. Listeners on ``before_cursor_execute`` see
-    it like any statement: counters stay honest."""
-    cursor = connection.connection.dbapi_connection.cursor()
-    try:
-        connection.dispatch.before_cursor_execute(connection, cursor, statement, (), None, False)
+    batch while the next is made."""
+    with driver_cursor(connection, statement) as cursor:
         cursor.copy_expert(statement, _CopyText(values), size=_COPY_CHUNK)
-        connection.dispatch.after_cursor_execute(connection, cursor, statement, (), None, False)
-    finally:
-        cursor.close()
 
 
 _COPY_CHUNK = 1 << 16
