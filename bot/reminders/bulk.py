@@ -353,18 +353,22 @@ def _copy_text(values: list[tuple]) -> str:
     nulls = sum(row.count(None) for row in values)
     # Mostly nothing needs escaping (JSON has no raw tab or line end): then
     # the batch is written once, and the counts prove it.
-    text = "\n".join("\t".join([value if value.__class__ is str else _copy_plain(value) for value in row])
-                     for row in values)
+    text = _joined(values, "\t", "\n", _copy_plain)
     if (text.count("\t") == fields and text.count("\n") == len(values) - 1 and text.count("\\") == nulls
             and "\r" not in text):
         return text + "\n"
-    text = _ROW.join(_FIELD.join([value if value.__class__ is str else _copy_other(value) for value in row])
-                     for row in values)
+    text = _joined(values, _FIELD, _ROW, _copy_other)
     if text.count(_FIELD) != fields or text.count(_ROW) != len(values) - 1 or text.count(_NULL) != nulls:
         return "".join("\t".join(_copy_field(value) for value in row) + "\n" for row in values)
     for plain, escaped in _COPY_ESCAPES:
         text = text.replace(plain, escaped)
     return text + "\n"
+
+
+def _joined(values: list[tuple], field: str, row: str, other) -> str:
+    """The batch's values between separators, a value that is not a plain string written by ``other``."""
+    return row.join(field.join([value if value.__class__ is str else other(value) for value in line])
+                    for line in values)
 
 
 def _copy_plain(value) -> str:

@@ -118,11 +118,14 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
 
     contexts = {DM: EncodedContext(dm_common), None: EncodedContext(common)}
 
+    def seed(key: str) -> str:  # what a message's persona variant is picked by
+        return f"run{run_id}:{key}"
+
     def add(key: str, kind: str, *, channel_id: str | None = None, recipient: str | None = None, **payload):
         context = contexts[DM if kind == DM else None]
         plan.rows.append(outbox_row(key, kind, run_id=run_id, work_date=work_date, channel_id=channel_id,
                                     recipient=recipient, now=now, deadline=deadline,
-                                    payload=context.payload({"seed": f"run{run_id}:{key}", **payload})))
+                                    payload=context.payload({"seed": seed(key), **payload})))
 
     chased = []
     for member in missing:
@@ -138,7 +141,7 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
             add(f"channel:{run_id}:0", CHANNEL, channel_id=sub.channel_id, members=[], part=0)
         else:
             persona = persona_for(services, sub.persona)
-            seed_for = lambda part: f"run{run_id}:channel:{run_id}:{part}"  # noqa: E731  (as add() seeds it)
+            seed_for = lambda part: seed(f"channel:{run_id}:{part}")  # noqa: E731  (as add() seeds it)
             base = {**common, "seed": seed_for(0)}
             for part, group in enumerate(split_channel(persona, base, chased, seed_for)):
                 add(f"channel:{run_id}:{part}", CHANNEL, channel_id=sub.channel_id, members=group, part=part)
@@ -148,7 +151,7 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
         dm_context, rows = contexts[DM], plan.rows
         for entry in chased:  # add()'s work written out: a big morning has tens of thousands of DMs
             key = dm_key(entry["u"], work_date)
-            own = {"seed": f"run{run_id}:{key}", "member": entry, "text_key": dm_text_key(entry, sub.escalate)}
+            own = {"seed": seed(key), "member": entry, "text_key": dm_text_key(entry, sub.escalate)}
             if own["text_key"] == "reminder.dm" and kept.get(entry["m"], 0) >= LONG_STREAK:
                 # the miss that would end a long streak: the persona is colder
                 own["text_key"], own["streak"] = "reminder.broken", kept[entry["m"]]

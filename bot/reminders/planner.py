@@ -93,14 +93,13 @@ def plan_claims(services, tick: TickTime, owner: str, claims: list[Claim]) -> li
 
 def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[Claim], keys: dict,
           unavailable: set) -> list[RunLine]:
+    # Every run this process holds, not a list of ids: that query's plan needs no statistics.
+    owned_query = select(ReminderRun.id).where(ReminderRun.claimed_by == owner, ReminderRun.state == CLAIMED)
     if session.get_bind().dialect.name == "postgresql":
         # One replica plans at a time: the outbox rows stream in as they are
         # planned, in no order two replicas could agree on, and a member on
         # two rosters planned at once would otherwise deadlock them.
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PLANNING_LOCK_ID})
-    # Every run this process holds, not a list of ids: that query's plan needs no statistics.
-    owned_query = select(ReminderRun.id).where(ReminderRun.claimed_by == owner, ReminderRun.state == CLAIMED)
-    if session.get_bind().dialect.name == "postgresql":
         owned_query = owned_query.with_for_update()
     owned = set(session.scalars(owned_query))
     claims = [c for c in claims if c.run_id in owned]
@@ -141,8 +140,8 @@ class _Planning:
             yield from self._rows_of(c)
 
     def _rows_of(self, c: Claim) -> list[dict]:
-        now, services, filed, missed, unavailable = self.tick.now, self.services, self.filed, self.missed, self.unavailable
-        updates = self.updates
+        now, services, filed, missed = self.tick.now, self.services, self.filed, self.missed
+        unavailable, updates = self.unavailable, self.updates
         roster = self.rosters.get(c.sub.team_id, [])
         line = RunLine(c.run_id, c.sub.id, c.sub.channel_name, c.work_date, None, "", c.slot)
         self.lines.append(line)
