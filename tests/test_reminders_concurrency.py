@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -93,13 +94,13 @@ def test_a_replica_writes_its_plan_only_while_no_other_replica_is_writing_one(da
     planner = threading.Thread(target=plan_tick, args=(scene.services, TickTime(TUESDAY_9AM), "replica-b"))
     planner.start()
     try:
-        waiting = None
-        for _ in range(500):  # until the planner's session asks for the lock (a poll of pg_locks, not a sleep)
+        waiting, deadline = None, time.monotonic() + 60
+        # until the planner's session asks for the lock: a poll of pg_locks while the
+        # planner's thread claims its runs, however slow the machine (not a sleep)
+        while not waiting and planner.is_alive() and time.monotonic() < deadline:
             with database.engine.connect() as probe:
                 waiting = probe.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
                                              " AND NOT granted")).scalar()
-            if waiting or not planner.is_alive():
-                break
         assert waiting == 1, "the planner did not wait for the planning lock"
         with database.read() as session:
             assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
