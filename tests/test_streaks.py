@@ -3,12 +3,15 @@ absences neither count nor break them."""
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import insert
 
 from bot.outlook import work_day_test
 from db import queries
-from db.models import Member, RosterEntry, Subscription, Team, TeamDayOff
-from db.streaks import Ask, streak_from, streaks, streaks_for
+from db.models import Absence, Member, Report, RosterEntry, Subscription, Team, TeamDayOff
+from db.streaks import MAX_STREAK_DAYS, Ask, streak_from, streaks, streaks_for
 
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 MON_FRI = {0, 1, 2, 3, 4}
@@ -121,3 +124,59 @@ def test_many_streaks_on_their_own_teams_calendars_at_once(database):
         calendars = {team_id: work_day_test(session, team_id), other_id: weekdays, None: weekdays}
         found = streaks_for(session, asks, calendars)
     assert [found[ask] for ask in asks] == [41, 1, 3, 2]
+
+
+def test_many_streaks_at_once_agree_with_walking_each_day_by_day(database):
+    """Random years of reports and absences, asked for together (several
+    teams' calendars, dates and look-back caps in one call), against the
+    plain walk from the day asked about back, one day at a time."""
+    rng = random.Random(530000)
+    team_id, other_id, _alice = seed(database)
+    with database.write() as session:
+        members = [Member(user_id=f"r{n}", username=f"r{n}") for n in range(30)]
+        session.add_all(members)
+        session.flush()
+        ids = [m.id for m in members]
+    last = date(2026, 11, 27)
+    reported: dict[int, set] = {m: set() for m in ids}
+    off: dict[tuple, set] = {}
+    reports, absences = [], []
+    for member_id in ids:
+        habit = rng.choice((0.5, 0.9, 0.99, 1.0))  # some never miss: streaks past every look back
+        for n in range(500):
+            day = last - timedelta(days=n)
+            if rng.random() < habit:
+                reported[member_id].add(day)
+                reports.append({"member_id": member_id, "work_date": day, "text": "x", "source": "command",
+                                "created_at": NOW, "updated_at": NOW})
+            elif rng.random() < 0.3:
+                team = rng.choice((None, team_id, other_id))
+                off.setdefault((member_id, team), set()).add(day)
+                absences.append({"member_id": member_id, "team_id": team, "work_date": day, "created_at": NOW})
+    with database.write() as session:
+        session.execute(insert(Report), reports)
+        session.execute(insert(Absence), absences)
+        calendars = {team_id: work_day_test(session, team_id), other_id: weekdays, None: weekdays}
+    asks = {Ask(m, rng.choice((None, team_id, other_id)), last - timedelta(days=rng.randrange(0, 9))) for m in ids}
+    for max_days in (62, 400, MAX_STREAK_DAYS):
+        with database.read() as session:
+            found = streaks_for(session, asks, calendars, max_days=max_days)
+        for ask in asks:
+            own = off.get((ask.member_id, None), set())
+            here = off.get((ask.member_id, ask.team_id), set()) if ask.team_id is not None else set()
+            expected = _walked(ask.as_of, max_days, calendars[ask.team_id], reported[ask.member_id], own | here)
+            assert found[ask] == expected, (ask, max_days)
+    assert any(found[ask] > 100 for ask in asks)  # the long looks back were taken
+
+
+def _walked(as_of: date, max_days: int, is_work_day, reported: set, absent: set) -> int:
+    count = 0
+    for n in range(max_days):
+        day = as_of - timedelta(days=n)
+        if not is_work_day(day):
+            continue
+        if day in reported:
+            count += 1
+        elif day not in absent:
+            break
+    return count
