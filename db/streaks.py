@@ -18,7 +18,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Callable, Iterable, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import BigInteger, Date, Integer, bindparam, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from db.idsets import id_parameter, in_ids
@@ -35,7 +35,6 @@ WIDER = 4
 LONG_STREAK = 10
 
 IsWorkDay = Callable[[date], bool]
-_NONE: frozenset[date] = frozenset()
 
 
 class Ask(NamedTuple):
@@ -103,7 +102,12 @@ def streaks_for(session: Session, asks: Iterable[Ask], calendars: dict[int | Non
     team id), in two queries per look back: a few looks at most, each
     reading only days the looks before did not. A streak is followed
     ``max_days`` back at most (the reminder, which asks for thousands each
-    morning, looks two months back; the rest three years)."""
+    morning, looks two months back; the rest three years).
+
+    Days are bits of one integer, newest lowest: a streak is the reports
+    below the lowest work day with neither a report nor an absence, found
+    in a few operations on integers however long the look, not a set
+    lookup per day of it (docs/operations.md: report history)."""
     counts = dict.fromkeys(asks, 0)
     pending = list(counts)
     work_days = _WorkDays(calendars)
@@ -114,78 +118,94 @@ def streaks_for(session: Session, asks: Iterable[Ask], calendars: dict[int | Non
         since = min(ask.as_of for ask in pending) - timedelta(days=window - 1)
         reported, absent = _filed_for_teams(session, set(pending), since, until)
         further = []
-        looked_at: dict[tuple, list[str]] = {}  # (team, as of) -> this look's work days: a run's members share them
+        looked_at: dict[tuple, tuple[int, int]] = {}  # (team, as of) -> (work days, shift): a run's members share them
         for ask in pending:
-            off = absent.get((ask.member_id, None), _NONE)
+            filed, off = reported.get(ask.member_id), absent.get((ask.member_id, None))
             if ask.team_id is not None and (ask.member_id, ask.team_id) in absent:
-                off = off | absent[(ask.member_id, ask.team_id)]
-            days = looked_at.get((ask.team_id, ask.as_of))
-            if days is None:
-                days = looked_at[(ask.team_id, ask.as_of)] = work_days.between(
-                    ask.team_id, ask.as_of - timedelta(days=window - 1), ask.as_of - timedelta(days=done))
-            dated = reported.get(ask.member_id)
-            if dated is None and not off and days:
+                off = (off or 0) | absent[(ask.member_id, ask.team_id)]
+            look = looked_at.get((ask.team_id, ask.as_of))
+            if look is None:
+                newest = ask.as_of - timedelta(days=done)  # this look's first day: bit 0, older days higher
+                look = looked_at[(ask.team_id, ask.as_of)] = (
+                    work_days.between(ask.team_id, ask.as_of - timedelta(days=window - 1), newest),
+                    (until - newest).days)
+            days, shift = look
+            if filed is None and off is None and days:
                 continue  # nothing filed at all: the first work day ends it (most of a morning's asks)
-            count, unbroken = _count(days, dated or _NONE, off)
-            counts[ask] += count
-            if unbroken and window < max_days:
-                further.append(ask)
+            filed = ((filed or 0) >> shift) & days
+            unfiled = days & ~(filed | ((off or 0) >> shift))
+            if unfiled:  # the lowest such day ends the streak
+                counts[ask] += (filed & ((unfiled & -unfiled) - 1)).bit_count()
+            else:
+                counts[ask] += filed.bit_count()
+                if window < max_days:
+                    further.append(ask)
         pending = further
         done, window = window, window * WIDER
     return counts
 
 
-def _count(days: list[str], reported, absent) -> tuple[int, bool]:
-    """(reports in a row through ``days``, work days newest first; whether it got through all of them unbroken)."""
-    count = 0
-    for day in days:
-        if day in reported:
-            count += 1
-        elif day not in absent:
-            return count, False
-    return count, True
-
-
 class _WorkDays:
-    """Each team's work days in a stretch of dates, newest first, worked out once for all its members."""
+    """Each team's work days in a stretch of dates, worked out once for all its members."""
 
     def __init__(self, calendars: dict[int | None, IsWorkDay]) -> None:
         self._calendars = calendars
-        self._known: dict[tuple, list[date]] = {}
+        self._known: dict[tuple, int] = {}
 
-    def between(self, team_id: int | None, first: date, last: date) -> list[str]:
-        """ISO dates, as the reports come."""
+    def between(self, team_id: int | None, first: date, last: date) -> int:
+        """Bit n set: ``last`` minus n days is a work day."""
         is_work_day = self._calendars[team_id]
         key = (is_work_day, first, last)  # teams that share a calendar share the work out
         if key not in self._known:
-            self._known[key] = [(last - timedelta(days=n)).isoformat() for n in range((last - first).days + 1)
-                                if is_work_day(last - timedelta(days=n))]
+            self._known[key] = sum(1 << n for n in range((last - first).days + 1)
+                                   if is_work_day(last - timedelta(days=n)))
         return self._known[key]
 
 
-def _filed_for_teams(session: Session, asks: set[Ask], since: date, until: date) -> tuple[dict, dict]:
-    """(member -> ISO dates with a report, (member, team or None) -> ISO dates off).
+# A member's filed days come as integers of this many bits, each a day (it
+# fits a signed 64-bit integer, which both databases sum).
+_BITS = 62
 
-    Years of reports can be hundreds of thousands of rows: the database
-    hands them over as one string of dates per member, and the walk compares
-    ISO strings, so no row becomes a Python date."""
+
+def _filed_for_teams(session: Session, asks: set[Ask], since: date, until: date) -> tuple[dict, dict]:
+    """(member -> days with a report, (member, team or None) -> days off),
+    each an integer whose bit n is the day ``until`` minus n days.
+
+    Years of reports can be hundreds of thousands of rows: none becomes a
+    Python date. PostgreSQL sums each member's into a few integers itself;
+    SQLite hands over each member's ISO dates as one string (its julianday
+    on text made the summing query three times slower than that)."""
     members = id_parameter(session, {ask.member_id for ask in asks})  # written out once for both queries
     teams = {ask.team_id for ask in asks if ask.team_id is not None}
-    if session.get_bind().dialect.name == "postgresql":
-        dates = func.string_agg(func.to_char(Report.work_date, "YYYY-MM-DD"), ",")  # whatever the DateStyle
-    else:
-        dates = func.group_concat(Report.work_date, ",")
-    connection = session.connection()
-    reported = {member_id: set(listed.split(",")) for member_id, listed in connection.execute(
-        select(Report.member_id, dates)
-        .where(in_ids(session, Report.member_id, members, "members"), Report.work_date >= since,
-               Report.work_date <= until)
-        .group_by(Report.member_id))}
-    absent: dict[tuple, set[str]] = defaultdict(set)
-    for member_id, work_date, team_id in connection.execute(
-            select(Absence.member_id, Absence.work_date, Absence.team_id)
-            .where(in_ids(session, Absence.member_id, members, "members"), Absence.work_date >= since,
-                   Absence.work_date <= until,
-                   or_(Absence.team_id.is_(None), in_ids(session, Absence.team_id, teams, "teams")))):
-        absent[(member_id, team_id)].add(work_date.isoformat())
-    return reported, absent
+    reported = _day_bits(session, Report, [],
+                         (in_ids(session, Report.member_id, members, "members"), Report.work_date >= since,
+                          Report.work_date <= until), since, until)
+    absent = _day_bits(session, Absence, [Absence.team_id],
+                       (in_ids(session, Absence.member_id, members, "members"), Absence.work_date >= since,
+                        Absence.work_date <= until,
+                        or_(Absence.team_id.is_(None), in_ids(session, Absence.team_id, teams, "teams"))), since, until)
+    return ({member_id: bits for (member_id,), bits in reported.items()},
+            {(member_id, team_id): bits for (member_id, team_id), bits in absent.items()})
+
+
+def _day_bits(session: Session, model, also: list, conditions: tuple, since: date, until: date) -> dict[tuple, int]:
+    """(member id, *``also``) -> the bits of its rows' work dates; each row is
+    one (member, date) of its group, as the tables' unique keys make it."""
+    grouped = [model.member_id, *also]
+    found: dict[tuple, int] = {}
+    if session.get_bind().dialect.name == "postgresql":  # the server sums the bits, 62 days to an integer
+        back = type_coerce(bindparam("until", until, type_=Date) - model.work_date, Integer)
+        rows = select(*grouped, back.label("back")).where(*conditions).subquery()
+        grouped = [rows.c[column.name] for column in grouped]
+        bits = cast(func.sum(cast(literal(1), BigInteger).op("<<")(rows.c.back % _BITS)), BigInteger)
+        for *group, part, value in session.connection().execute(
+                select(*grouped, (rows.c.back // _BITS).label("part"), bits).group_by(*grouped, "part")):
+            key = tuple(group)
+            found[key] = found.get(key, 0) | (value << (part * _BITS))
+        return found
+    # each ISO date of the string SQLite joined becomes its bit here
+    bit_of = {(until - timedelta(days=n)).isoformat(): 1 << n for n in range((until - since).days + 1)}
+    for *group, listed in session.connection().execute(
+            select(*grouped, func.group_concat(model.work_date, ",")).where(*conditions).group_by(*grouped)):
+        found[tuple(group)] = sum(map(bit_of.__getitem__, listed.split(",")))
+    return found
