@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/reminders.py [--databases sqlite,postgresql] [--skip-rate-limit]
         [--members 10000 --subscriptions 1000] [--no-analyse] [--only-planning] [--at-scale]
+        [--history DAYS]
 
 (a) Planning one tick for 10,000 members in 1,000 subscriptions (and for
     1,000 in 100, to show the query count does not grow): wall time and SQL
@@ -9,6 +10,9 @@
     same at 13:00, when every subscription has a nudge (`again 13:00`, after
     a morning run that was sent) and a weekly digest due.
     Target: <= 1 s, the same number of statements at both sizes.
+    With --history DAYS, every member also filed on 99% of the DAYS
+    Monday-to-Friday days before the work date: the streak walks of a team
+    that has used nippo that long (docs/operations.md, report history).
 (b) Delivering 300 DMs through the Mattermost stand-in with its rate limiter
     at 10/s, burst 100: cold (the DM channel is created first: 2 calls per
     DM) and warm (cached: 1 call), against the floor (calls beyond the
@@ -30,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import event, insert, text
@@ -76,10 +80,12 @@ def fresh_database(kind: str, scratch: Path, postgres_url: str = POSTGRES_URL) -
 
 
 def seed_teams(database: Database, subscriptions: int, per_team: int, *, delivery=None, user_ids=None,
-               leaders: bool = True, afternoon: bool = False) -> None:
+               leaders: bool = True, afternoon: bool = False, history: int = 0) -> None:
     """``subscriptions`` teams of ``per_team`` members, all due at NOW; about a
     third of each team filed, one in ten is off. ``afternoon``: each also has
-    a nudge and its digest due at AFTERNOON, the morning run sent."""
+    a nudge and its digest due at AFTERNOON, the morning run sent.
+    ``history``: Monday-to-Friday days before the work date on which each
+    member filed, 99 in 100 of them."""
     rng = random.Random(subscriptions)
     with database.engine.begin() as connection:
         connection.execute(insert(Team), [{"id": t + 1, "channel_id": f"channel{t:05d}", "channel_name": f"team-{t}",
@@ -112,6 +118,19 @@ def seed_teams(database: Database, subscriptions: int, per_team: int, *, deliver
             connection.execute(insert(Report), [{"member_id": m, "work_date": WORK_DATE, "text": "did things",
                                                  "source": "command", "created_at": NOW, "updated_at": NOW}
                                                 for m in filed])
+        for day in weekdays_before(WORK_DATE, history):
+            connection.execute(insert(Report), [{"member_id": m + 1, "work_date": day, "text": "did things",
+                                                 "source": "command", "created_at": NOW, "updated_at": NOW}
+                                                for m in range(count) if rng.random() < 0.99])
+
+
+def weekdays_before(day, count: int) -> list:
+    found = []
+    while len(found) < count:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            found.append(day)
+    return found
 
 
 def services_for(database: Database, mattermost=None, mattermost_url: str = "http://localhost:1"):
@@ -123,12 +142,13 @@ def services_for(database: Database, mattermost=None, mattermost_url: str = "htt
 # --- (a) planning ----------------------------------------------------------------
 
 def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions: int, analyse: bool,
-                   explain: bool = False) -> None:
+                   explain: bool = False, history: int = 0) -> None:
     target = TARGET_SMALL if members <= 10_000 else TARGET_LARGE
     smaller = max(subscriptions // 10, 1)
     per_team = max(members // subscriptions, 1)
     print(f"(a) planning one tick for {members:,} members in {subscriptions:,} subscriptions "
-          f"(target: <= {target:.0f} s; statements the same as at {smaller:,} subscriptions)")
+          f"(target: <= {target:.0f} s; statements the same as at {smaller:,} subscriptions)"
+          + (f", each member with {history} work days of reports before" if history else ""))
     # What a process pays once, at its first tick: loading the public-holiday calendar.
     started = time.perf_counter()
     calendar.public_holidays("JP", NOW.year)
@@ -145,7 +165,8 @@ def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions:
                 for state in states if size == subscriptions else ("fresh",):
                     elapsed, statements, planned, messages = plan_once(kind, scratch, size, per_team, afternoon,
                                                                        analysed=state == "analysed",
-                                                                       explain=explain and not afternoon)
+                                                                       explain=explain and not afternoon,
+                                                                       history=history)
                     counts[size] = statements
                     print(f"  {kind:10} {when}: {size:6,} subscriptions {size * per_team:7,} members, {state:8}: "
                           f"{elapsed * 1000:7.0f} ms, {statements} SQL statements, {planned:,} runs planned, "
@@ -166,11 +187,11 @@ def machine_speed() -> float:
 
 
 def plan_once(kind: str, scratch: Path, subscriptions: int, per_team: int, afternoon: bool, *,
-              analysed: bool, explain: bool = False) -> tuple[float, int, int, int]:
+              analysed: bool, explain: bool = False, history: int = 0) -> tuple[float, int, int, int]:
     """Seed a fresh database, optionally ANALYZE it, and plan one tick:
     (seconds, SQL statements, runs planned, outbox messages)."""
     database = fresh_database(kind, scratch)
-    seed_teams(database, subscriptions, per_team, afternoon=afternoon)
+    seed_teams(database, subscriptions, per_team, afternoon=afternoon, history=history)
     if analysed:
         with database.engine.begin() as connection:
             connection.execute(text("ANALYZE"))
@@ -302,6 +323,8 @@ def main() -> int:
     parser.add_argument("--no-analyse", action="store_true",
                         help="plan only straight after the bulk load, not also after ANALYZE")
     parser.add_argument("--only-planning", action="store_true", help="run (a) alone")
+    parser.add_argument("--history", type=int, default=0, metavar="DAYS",
+                        help="(a) with DAYS work days of reports before the work date, 99%% filed (default 0)")
     parser.add_argument("--explain", action="store_true",
                         help="print the plan of each of the morning's reads that takes a set of ids")
     parser.add_argument("--skip-rate-limit", action="store_true", help="skip (b), which takes over a minute")
@@ -312,7 +335,8 @@ def main() -> int:
     kinds = [k for k in args.databases.split(",") if k]
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        bench_planning(kinds, scratch, args.members, args.subscriptions, not args.no_analyse, args.explain)
+        bench_planning(kinds, scratch, args.members, args.subscriptions, not args.no_analyse, args.explain,
+                       args.history)
         if args.only_planning:
             return 0
         for kind in kinds:
