@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import event, insert, text
@@ -124,7 +124,8 @@ def seed_teams(database: Database, subscriptions: int, per_team: int, *, deliver
                                                 for m in range(count) if rng.random() < 0.99])
 
 
-def weekdays_before(day, count: int) -> list:
+def weekdays_before(day: date, count: int) -> list[date]:
+    """The ``count`` Monday-to-Friday days before ``day``, newest first."""
     found = []
     while len(found) < count:
         day -= timedelta(days=1)
