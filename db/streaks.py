@@ -184,8 +184,7 @@ def _filed_for_teams(session: Session, asks: set[Ask], since: date, until: date)
                        (in_ids(session, Absence.member_id, members, "members"), Absence.work_date >= since,
                         Absence.work_date <= until,
                         or_(Absence.team_id.is_(None), in_ids(session, Absence.team_id, teams, "teams"))), since, until)
-    return ({member_id: bits for (member_id,), bits in reported.items()},
-            {(member_id, team_id): bits for (member_id, team_id), bits in absent.items()})
+    return {member_id: bits for (member_id,), bits in reported.items()}, absent
 
 
 def _day_bits(session: Session, model, also: list, conditions: tuple, since: date, until: date) -> dict[tuple, int]:
