@@ -10,9 +10,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import update
 
-from bot.reminders.common import DELIVERED, LEASE_MARGIN, MESSAGE_LEASE, PENDING, TickTime
+from bot.reminders.common import DELIVERED, EXPANDED, LEASE_MARGIN, MESSAGE_LEASE, PENDING, TickTime
 from bot.reminders.delivery import deliver
 from bot.reminders.outbox import Outcome, lease, record_all
+from bot.reminders.plan import dm_rows
 from bot.tick import plan_tick
 from db.models import OutboxMessage
 from tests.reminder_helpers import TUESDAY_9AM, Scene
@@ -102,13 +103,17 @@ def test_a_tick_played_ahead_retries_its_own_messages_on_its_own_clock(scene):
 
 
 def test_results_whose_lease_passed_to_another_process_are_counted_as_lost(scene):
-    scene.people("bob", "carol", "dave")
+    scene.people("bob", "carol", "dave", "erin")
     scene.subscribe(delivery="dm")
     tick = TickTime(TUESDAY_9AM, scene.mattermost.clock)
     plan_tick(scene.services, tick, "first")
+    with scene.database.write() as session:  # the run's step makes its DM rows, as delivery does first
+        [step] = [m for m in lease(session, tick, "first", 10) if m["kind"] == "dms"]
+        assert record_all(session, [(step, Outcome(EXPANDED, new_rows=dm_rows(step, TUESDAY_9AM)))], "first",
+                          TUESDAY_9AM) == 0
     with scene.database.write() as session:
         batch = lease(session, tick, "first", 10)
-    assert len(batch) >= 4
+    assert len(batch) >= 4 and {m["kind"] for m in batch} == {"dm"}
     held, taken = batch[:1], batch[1:4]
     with scene.database.write() as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([m["id"] for m in taken]))

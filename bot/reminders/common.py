@@ -29,6 +29,10 @@ CLAIMED, PLANNED, SENT, SKIPPED, FAILED = "claimed", "planned", "sent", "skipped
 # delivery it asks Mattermost who is in the channel and adds DMs for roster
 # members outside it (their mention would not reach them).
 CHANNEL, DM, SUMMARY, MEMBERSHIP, SNOOZE, NOTICE = "channel", "dm", "summary", "membership", "snooze", "notice"
+# A "dms" row is a step too: a run's DMs, one row for all of them, which
+# delivery turns into one DM row each. A big morning has tens of thousands of
+# DMs, and writing each as a row of its own was a third of planning's time.
+DMS = "dms"
 # A post a command asked for (`/report-status public`), belonging to no run.
 STATUS = "status"
 DIGEST = "digest"  # the weekly digest's channel post
@@ -36,7 +40,7 @@ DIGEST = "digest"  # the weekly digest's channel post
 # or a leader with DMs closed would make every run fail.
 OUTCOME_KINDS = (CHANNEL, DM, SUMMARY, DIGEST)
 # Kinds a run waits for before it is finished.
-RUN_KINDS = (CHANNEL, DM, SUMMARY, MEMBERSHIP, DIGEST)
+RUN_KINDS = (CHANNEL, DM, SUMMARY, MEMBERSHIP, DIGEST, DMS)
 
 # Run slots besides the morning run's '' (db.models.MORNING): a nudge is
 # 'again HH:MM', the weekly digest 'digest'.
@@ -56,6 +60,8 @@ def nudge_time(slot: str) -> str | None:
 PENDING, SENDING, DELIVERED, CANCELLED, UNDELIVERABLE, DROPPED = (
     "pending", "sending", "sent", "cancelled", "failed", "dropped")
 OPEN_STATES = (PENDING, SENDING)
+# A step of DMs whose rows are made: not a message sent (the metrics count messages).
+EXPANDED = "expanded"
 
 POST_LIMIT = 16383  # Mattermost's maximum post length, in characters
 PAUSE_AFTER_FAILED_RUNS = 3

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.reminders.common import DM, nudge_time, person
-from bot.reminders.plan import Filed, RunPlan, leaders_of, outbox_row, who_is_missing
+from bot.reminders.common import nudge_time, person
+from bot.reminders.plan import Filed, RunPlan, dm_step, leaders_of, who_is_missing
 from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
 
 
@@ -31,14 +31,14 @@ def plan_nudge(run_id: int, sub: Sub, slot: str, work_date: date, roster: list[P
     common = {"persona": sub.persona, "lang": sub.language, "sub": sub.id, "team": sub.team_id,
               "channel_id": sub.channel_id, "channel_name": sub.channel_name, "leaders": leaders_of(roster),
               "date": work_date.isoformat(), "x": sub.escalate, "again": at}
+    dms = []
     for member in missing:
         # The morning run was sent, so its miss is counted already.
         missed = streaks.get((sub.id, member.member_id), NEVER_MISSED)
         entry = {**person(member.member_id, member.user_id, member.username, member.key), "s": missed.streak}
         stern = sub.escalate > 0 and missed.streak >= sub.escalate
-        key = nudge_key(member.user_id, work_date, at)
-        plan.rows.append(outbox_row(
-            key, DM, run_id=run_id, work_date=work_date, channel_id=None, recipient=member.user_id, now=now,
-            deadline=deadline, payload={**common, "seed": f"run{run_id}:{key}", "member": entry,
-                                        "text_key": "reminder.again_stern" if stern else "reminder.again"}))
+        dms.append([nudge_key(member.user_id, work_date, at),
+                    {"member": entry, "text_key": "reminder.again_stern" if stern else "reminder.again"}])
+    if dms:
+        plan.rows.append(dm_step(run_id, work_date, common, dms, now, deadline))
     return plan

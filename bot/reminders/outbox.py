@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.reminders.common import (DELIVERED, DROPPED, MESSAGE_LEASE, NOTICE, PENDING, RUN_KINDS, SENDING,
                                   UNDELIVERABLE, TickTime, insert)
 from bot.reminders.notices import channel_ref, notice_rows
+from bot.reminders.plan import messages_in
 from bot.reminders.planner import insert_messages
 from db.models import MissingStreak, OutboxMessage, ReminderRun
 
@@ -110,8 +111,11 @@ def record_all(session: Session, results: list[tuple[dict, Outcome]], owner: str
             else message["payload"]} for message, outcome in plain])
         lost = len(plain) - _recorded_as_delivered(session, [m["id"] for m, _o in plain], owner)
     _leaders_told(session, [m for m, o in results if o.state == DELIVERED])
-    return lost + sum(not record(session, m, owner, o, now) for m, o in results
-                      if not (o.state == DELIVERED and not o.new_rows))
+    added: list[dict] = []  # the steps' new rows, written in one go: a morning's steps add tens of thousands
+    lost += sum(not record(session, m, owner, o, now, added=added) for m, o in results
+                if not (o.state == DELIVERED and not o.new_rows))
+    insert_messages(session, added)
+    return lost
 
 
 def _recorded_as_delivered(session: Session, ids: list[int], owner: str) -> int:
@@ -136,10 +140,12 @@ def _leaders_told(session: Session, delivered: list[dict]) -> None:
                                                     set_={"leaders_told": True}))
 
 
-def record(session: Session, message: dict, owner: str, outcome: Outcome, now: datetime) -> bool:
+def record(session: Session, message: dict, owner: str, outcome: Outcome, now: datetime, *,
+           added: list[dict] | None = None) -> bool:
     """Store the outcome if this process still holds the lease it sent under
     (not a later one: a pass may lease its own message again once the first
-    lease ran out)."""
+    lease ran out). The rows a step adds go into ``added`` when it is given,
+    for the caller to write with the rest, in this transaction."""
     # leased_by stays: it says which replica sent the message.
     values: dict = {"state": outcome.state, "lease_until": None, "last_error": (outcome.error or "")[:300] or None}
     if outcome.channel_id and not message["channel_id"]:
@@ -158,7 +164,10 @@ def record(session: Session, message: dict, owner: str, outcome: Outcome, now: d
     ).rowcount == 1
     if not held:
         return False
-    insert_messages(session, outcome.new_rows)
+    if added is None:
+        insert_messages(session, outcome.new_rows)
+    else:
+        added += outcome.new_rows
     if outcome.state == UNDELIVERABLE and outcome.notify is not None and message["kind"] != NOTICE:
         payload = message["payload"]
         insert_messages(session, notice_rows(
@@ -212,12 +221,12 @@ def drop_expired(session: Session, tick: TickTime, owner: str) -> int:
     per_run: dict[int, list] = defaultdict(list)
     for run_id, kind, work_date, payload in dropped:
         if run_id is not None and kind in RUN_KINDS:
-            per_run[run_id].append((work_date, payload))
+            per_run[run_id].append((work_date, payload, messages_in(kind, payload)))
     rows = []
     for run_id, items in per_run.items():
-        work_date, payload = items[0]
+        work_date, payload, _count = items[0]
         rows += notice_rows(f"dropped:{run_id}", payload, "leader.dropped", now, run_id=run_id,
-                            work_date=work_date, params={"count": len(items)})
+                            work_date=work_date, params={"count": sum(count for _w, _p, count in items)})
     insert_messages(session, rows)
     return len(dropped)
 

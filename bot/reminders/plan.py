@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.reminders.bulk import EncodedContext
-from bot.reminders.common import CHANNEL, DM, MEMBERSHIP, NOTICE, PENDING, SUMMARY, new_post_id, person
+from bot.reminders.common import CHANNEL, DM, DMS, MEMBERSHIP, NOTICE, PENDING, SUMMARY, new_post_id, person
 from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
 from bot.reminders.texts import persona_for, split_channel
 from db.streaks import LONG_STREAK
@@ -147,16 +147,15 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
                 add(f"channel:{run_id}:{part}", CHANNEL, channel_id=sub.channel_id, members=group, part=part)
         if sub.delivery == "channel" and chased:
             add(f"membership:{run_id}", MEMBERSHIP, channel_id=sub.channel_id, members=chased)
-    if sub.delivery in ("dm", "both"):
-        dm_context, rows = contexts[DM], plan.rows
-        for entry in chased:  # add()'s work written out: a big morning has tens of thousands of DMs
-            key = dm_key(entry["u"], work_date)
-            own = {"seed": seed(key), "member": entry, "text_key": dm_text_key(entry, sub.escalate)}
+    if sub.delivery in ("dm", "both") and chased:
+        dms = []
+        for entry in chased:  # a big morning has tens of thousands of DMs: one step row per run holds them
+            own = {"member": entry, "text_key": dm_text_key(entry, sub.escalate)}
             if own["text_key"] == "reminder.dm" and kept.get(entry["m"], 0) >= LONG_STREAK:
                 # the miss that would end a long streak: the persona is colder
                 own["text_key"], own["streak"] = "reminder.broken", kept[entry["m"]]
-            rows.append(outbox_row(key, DM, run_id=run_id, work_date=work_date, channel_id=None, recipient=entry["u"],
-                                   now=now, deadline=deadline, payload=dm_context.payload(own)))
+            dms.append([dm_key(entry["u"], work_date), own])
+        plan.rows.append(dm_step(run_id, work_date, contexts[DM], dms, now, deadline))
     if sub.delivery == "dm":
         for user_id, _username in common["leaders"]:
             add(f"summary:{run_id}:{user_id}", SUMMARY, recipient=user_id, members=chased)
@@ -168,6 +167,30 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
                 add(f"escalation:{run_id}:{user_id}", NOTICE, recipient=user_id, text_key="leader.escalation",
                     members=others)
     return plan
+
+
+def dm_step(run_id: int, work_date: date, context: EncodedContext | dict, dms: list[list], now: datetime,
+            deadline: datetime) -> dict:
+    """The step row of a run's DMs: what they share, and each one's key and
+    own fields (``dms``: [key, own] pairs). Delivery makes the DM rows
+    (``dm_rows``); the DMs are exactly those planning would have written."""
+    payload = context.payload({"dms": dms}) if isinstance(context, EncodedContext) else {**context, "dms": dms}
+    return outbox_row(f"dms:{run_id}", DMS, run_id=run_id, work_date=work_date, channel_id=None, recipient=None,
+                      now=now, deadline=deadline, payload=payload)
+
+
+def dm_rows(step: dict, now: datetime) -> list[dict]:
+    """The DM rows a step row stands for (``step``: the row as leased or planned), due at ``now``."""
+    payload, run_id, work_date = step["payload"], step["run_id"], step["work_date"]
+    context = {name: value for name, value in payload.items() if name != "dms"}
+    return [outbox_row(key, DM, run_id=run_id, work_date=work_date, channel_id=None, recipient=own["member"]["u"],
+                       now=now, deadline=step["deadline"], payload={**context, "seed": f"run{run_id}:{key}", **own})
+            for key, own in payload["dms"]]
+
+
+def messages_in(kind: str, payload) -> int:
+    """How many messages a row stands for: a step of DMs, each of them."""
+    return len(payload["dms"]) if kind == DMS else 1
 
 
 def dm_key(user_id: str, work_date: date) -> str:

@@ -21,14 +21,14 @@ from bot.reminders import snapshot
 from bot.reminders.claim import Claim
 from bot.reminders.bulk import insert_rows, update_by_id
 from bot.reminders.common import (
-    CHANNEL, CLAIMED, DIGEST_SLOT, DM, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_KINDS, PLANNED, SKIPPED,
+    CHANNEL, CLAIMED, DIGEST_SLOT, DM, DMS, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_KINDS, PLANNED, SKIPPED,
     SOURCE_RETRY, SUMMARY, UNDELIVERABLE, TickTime, nudge_time,
 )
 from bot.reminders.digest import plan_digest
 from bot.reminders.inputs import Inputs, dates_of, gather
 from bot.reminders.notices import notice_rows
 from bot.reminders.nudge import plan_nudge
-from bot.reminders.plan import Filed, RunPlan, leaders_of, plan_run, who_is_missing
+from bot.reminders.plan import Filed, RunPlan, dm_rows, leaders_of, messages_in, plan_run, who_is_missing
 from bot.reminders.texts import channel_text, dm_text, notice_text, persona_for, praise_text, summary_text
 from bot.sources import SourceUnavailable
 from db.models import MORNING, OutboxMessage, ReminderRun
@@ -160,12 +160,13 @@ class _Planning:
                 return notice_rows(f"source:{c.run_id}", context, "leader.source_unreachable", now,
                                    run_id=c.run_id, work_date=c.work_date)
             # its claimant died and nobody took over in time: what it would have sent is dropped
-            unsent = [r for r in plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, missed, now,
-                                          c.deadline).rows if r["kind"] in OUTCOME_KINDS]
+            unsent = sum(messages_in(r["kind"], r["payload"]) for r in plan_run(
+                services, c.run_id, c.sub, c.work_date, roster, filed, missed, now, c.deadline).rows
+                if r["kind"] in OUTCOME_KINDS + (DMS,))
             if not unsent:
                 return []
             return notice_rows(f"dropped:{c.run_id}", context, "leader.dropped", now, run_id=c.run_id,
-                               work_date=c.work_date, params={"count": len(unsent)})
+                               work_date=c.work_date, params={"count": unsent})
         if dates_of(c) & unavailable:
             updates.append({"id": c.run_id, "state": CLAIMED, "reason": WAITING,
                             "lease_until": self.tick.lease(SOURCE_RETRY), "finished_at": None})
@@ -293,7 +294,7 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
 def preview_messages(services, rows: list[dict], now) -> list[tuple[str, str]]:
     """(to whom, text) of each planned outbox row, as it would be sent now."""
     messages = []
-    for row in rows:
+    for row in (dm for row in rows for dm in (dm_rows(row, now) if row["kind"] == DMS else [row])):
         payload, kind = row["payload"], row["kind"]
         persona = persona_for(services, payload["persona"])
         members = payload.get("members") or []

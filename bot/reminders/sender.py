@@ -19,13 +19,13 @@ from datetime import datetime, timedelta, timezone
 
 from bot.mattermost import MattermostError
 from bot.reminders import recheck
-from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DIGEST, DM, LEASE_MARGIN, MEMBERSHIP, NOTICE,
+from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DIGEST, DM, DMS, EXPANDED, LEASE_MARGIN, MEMBERSHIP, NOTICE,
                                   PENDING, SNOOZE, SOURCE_RETRY, STATUS, SUMMARY, UNDELIVERABLE, DeliveryOptions,
                                   TickTime)
 from bot.reminders.digest import digest_text
 from bot.reminders.limiter import Breaker
 from bot.reminders.outbox import Outcome, failed_target
-from bot.reminders.plan import dm_key, dm_text_key, outbox_row
+from bot.reminders.plan import dm_key, dm_rows, dm_text_key, outbox_row
 from bot.reminders.texts import (channel_text, dm_attachments, dm_text, failure_reason, notice_text, persona_for,
                                  post_props, praise_text, summary_text)
 
@@ -80,6 +80,8 @@ class Sender:
         try:
             if message["kind"] == MEMBERSHIP:
                 return self._membership(message, check, attempt)
+            if message["kind"] == DMS:  # a run's DMs become rows of their own; each is checked as it is sent
+                return Outcome(EXPANDED, new_rows=dm_rows(message, self._tick.now))
             return self._send(message, check, attempt)
         except MattermostError as error:
             return self._failure(message, error, attempt)
