@@ -160,6 +160,30 @@ def test_a_payload_put_together_from_an_encoded_context_is_the_json_of_the_whole
         assert json.loads(payload.encoded) == payload == {**context.context, **own}
 
 
+def test_a_planned_run_encodes_each_payload_as_the_dict_it_reads_as():
+    """plan_run's payloads are put together from their run's encoded context:
+    what it writes must be exactly the payload it stands for, in every delivery mode."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from bot.reminders.plan import Filed, plan_run
+    from bot.reminders.snapshot import Missed, Person, Sub
+    from persona import load_registry
+
+    services = SimpleNamespace(personas=load_registry(None), settings=SimpleNamespace(persona="emperor"))
+
+    roster = [Person(1, "u1", "boss", "boss", True), Person(2, "u2", HOSTILE[:60], "x", False),
+              Person(3, "u3", "carol", None, False)]
+    for delivery in ("channel", "dm", "both"):
+        sub = Sub(1, 1, "c1", "dev", "09:00", "Asia/Tokyo", "0,1,2,3,4", "JP", "previous", delivery, "emperor",
+                  "en", 2, True, "", None, None)
+        plan = plan_run(services, 5, sub, NOW.date(), roster, Filed(set(), set(), {}), {(1, 3): Missed(4, False, 1)},
+                        NOW, NOW + timedelta(hours=3), kept={2: 30})
+        assert len(plan.rows) >= 2
+        for row in plan.rows:
+            assert json.loads(row["payload"].encoded) == dict(row["payload"])
+
+
 def test_an_encoded_payload_is_stored_as_the_dict_it_is(database):
     from bot.reminders.bulk import EncodedContext
 
