@@ -184,6 +184,30 @@ def test_a_planned_run_encodes_each_payload_as_the_dict_it_reads_as():
             assert json.loads(row["payload"].encoded) == dict(row["payload"])
 
 
+def test_rows_updated_by_id_read_back_as_written_and_the_others_are_left_alone(database):
+    from bot.reminders.bulk import update_by_id
+
+    rows = [outbox_row(key) for key in ("a", "b", "c")]
+    with database.write() as session:
+        insert_rows(session, OutboxMessage, rows)
+    with database.read() as session:
+        ids = dict(session.execute(select(OutboxMessage.key, OutboxMessage.id)).all())
+    later = NOW + timedelta(minutes=7)
+    with database.write() as session:
+        update_by_id(session, OutboxMessage, [
+            {"id": ids["a"], "state": "sent", "payload": {"text": HOSTILE, "list": [1, 2]}, "lease_until": later,
+             "last_error": None},
+            {"id": ids["c"], "state": "failed", "payload": [], "lease_until": None, "last_error": HOSTILE}])
+    with database.read() as session:
+        stored = {m.key: m for m in session.scalars(select(OutboxMessage))}
+    assert (stored["a"].state, stored["a"].payload, stored["a"].lease_until, stored["a"].last_error) == (
+        "sent", {"text": HOSTILE, "list": [1, 2]}, later, None)
+    assert (stored["c"].state, stored["c"].payload, stored["c"].lease_until, stored["c"].last_error) == (
+        "failed", [], None, HOSTILE)
+    assert (stored["b"].state, stored["b"].payload) == ("pending", rows[1]["payload"])
+    assert stored["a"].not_before == NOW  # a column not named is not touched
+
+
 def test_an_encoded_payload_is_stored_as_the_dict_it_is(database):
     from bot.reminders.bulk import EncodedContext
 

@@ -63,7 +63,12 @@ def update_by_id(session: Session, model, rows: list[dict]) -> None:
     table = model.__table__
     dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer.quote
-    names = list(rows[0])
+    names = [name for name in rows[0] if name != "id"] + ["id"]
+    if dialect.name == "sqlite":  # in process: an executemany has no round trips to save
+        assignments = ", ".join(f"{quote(name)} = ?" for name in names[:-1])
+        session.connection().exec_driver_sql(f"UPDATE {quote(table.name)} SET {assignments} WHERE id = ?",
+                                             list(_values(table, dialect, rows, names)))
+        return
     assignments = ", ".join(f"{quote(name)} = j.{quote(name)}" for name in names if name != "id")
     statement = (f"UPDATE {quote(table.name)} SET {assignments} FROM ({_unpacked(table, dialect, names)}) AS j"
                  f" WHERE {quote(table.name)}.id = j.id")

@@ -27,6 +27,8 @@ class Filed:
     outside_keys: dict  # work date -> member keys the outside source says reported
     # work date -> that day's sets, made at its first question (a morning asks a hundred thousand)
     _days: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    # (team, work date) -> (the roster asked about, who_is_missing's answer): a morning asks twice per run
+    _missing: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def day(self, work_date: date) -> FiledOn:
         found = self._days.get(work_date)
@@ -79,7 +81,16 @@ _NOT_IN_A_DM = frozenset({"channel_id", "expected", "mention"})
 
 
 def who_is_missing(roster: list[Person], team_id: int, work_date: date, filed: Filed) -> tuple[list[Person], int]:
-    """(missing members of the team, how many a report was expected from). A report wins over an absence."""
+    """(missing members of the team, how many a report was expected from). A report wins over an absence.
+    The list is shared with the next caller asking about the same roster: it is not to be changed."""
+    known = filed._missing.get((team_id, work_date))
+    if known is not None and known[0] is roster:
+        return known[1]
+    found = filed._missing[(team_id, work_date)] = (roster, _who_is_missing(roster, team_id, work_date, filed))
+    return found[1]
+
+
+def _who_is_missing(roster: list[Person], team_id: int, work_date: date, filed: Filed) -> tuple[list[Person], int]:
     day = filed.day(work_date)
     reported, outside = day.reported, day.outside_keys
     off, off_here = day.absent_everywhere, day.absent_from.get(team_id, frozenset())
