@@ -208,6 +208,39 @@ def test_rows_updated_by_id_read_back_as_written_and_the_others_are_left_alone(d
     assert stored["a"].not_before == NOW  # a column not named is not touched
 
 
+def test_json_is_written_exactly_as_json_dumps_writes_it_whatever_it_holds():
+    import pytest
+
+    from bot.reminders.bulk import encode_json
+
+    every_character = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for value in (every_character, {"k": every_character, "n": None, "t": True, "i": -5, "big": 2**63 - 1,
+                                    "f": 0.1, "l": [], "d": {}}, [HOSTILE, 7], "\ud800 a lone surrogate",
+                  {1: "an int key", None: "a null key"}, 2**70, {"nested": {3: [2**80]}}):
+        assert encode_json(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for refused in (date(2026, 11, 30), {"when": NOW}, {"a": {1, 2}}):
+        with pytest.raises(TypeError):
+            encode_json(refused)
+
+
+def test_writing_the_same_instants_again_and_again_keeps_no_more_converted_values(database):
+    """The converted dates and times are kept for the next write that has
+    them: a serve writes thousands of times a morning, and the cache must
+    not take a new entry each time."""
+    from bot.reminders.bulk import _stored, update_by_id
+
+    def write(n: int) -> None:
+        with database.write() as session:
+            insert_rows(session, OutboxMessage, [outbox_row(f"k{n}")])
+            update_by_id(session, OutboxMessage, [{"id": n + 1, "lease_until": NOW}])
+
+    write(0)
+    kept = _stored.cache_info().currsize
+    for n in range(1, 40):
+        write(n)
+    assert _stored.cache_info().currsize == kept
+
+
 def test_an_encoded_payload_is_stored_as_the_dict_it_is(database):
     from bot.reminders.bulk import EncodedContext
 

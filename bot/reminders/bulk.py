@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Iterable, Iterator, Sequence
 
+import orjson
 from sqlalchemy import JSON, Date, DateTime, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -88,12 +89,22 @@ def _unpacked(table, dialect, names: list[str]) -> str:
 
 def _document(table, dialect, rows: list[dict], names: list[str]) -> str:
     processors = _processors(table, dialect, names)
-    return json.dumps([_plain(row, names, processors) for row in rows], separators=(",", ":"))
+    return encode_json([_plain(row, names, processors) for row in rows])
 
 
 def _processors(table, dialect, names: list[str]) -> dict:
     """The ORM's bind processors of these columns, but JSON's: a JSON value is
-    nested as it is (the database reads the object's JSON text)."""
+    nested as it is (the database reads the object's JSON text). Not to be
+    changed: one dict per table, dialect and columns."""
+    return _processors_of(table, dialect, tuple(names))
+
+
+@functools.lru_cache(maxsize=64)
+def _processors_of(table, dialect, names: tuple[str, ...]) -> dict:
+    # Made once: each bind_processor call makes a new function, and _stored
+    # keys its cache by the function, so new ones each write filled that
+    # cache with entries never asked for again (a serve grew through 30
+    # mornings until it was full).
     processors = {}
     for name in names:
         column_type = table.c[name].type
@@ -243,8 +254,19 @@ _c_encoder = json.encoder.c_make_encoder(None, _not_json, json.encoder.encode_ba
 _python_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
 
-def _encode_json(value) -> str:
+# orjson writes the same text as json.dumps(ensure_ascii=False) with compact
+# separators (tests/test_bulk.py checks every code point) in a fraction of
+# the time: JSON was an eighth of planning a big morning. Dates and
+# dataclasses are not its to turn into text; json refuses them too.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def encode_json(value) -> str:
     """``value`` as compact JSON, non-ASCII kept, exactly as json.dumps would write it."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # what orjson does not take (a key not a string, a lone surrogate, a huge int): json decides
+        pass
     if _c_encoder is None or isinstance(value, (str, int, float)) or value is None:
         return _python_encode(value)
     return "".join(_c_encoder(value, 0))
@@ -254,7 +276,7 @@ def _json_text(value) -> str | None:
     if value is None:
         return None
     encoded = getattr(value, "encoded", None)
-    return encoded if encoded is not None else _encode_json(value)
+    return encoded if encoded is not None else encode_json(value)
 
 
 class EncodedPayload(Mapping):
@@ -289,9 +311,9 @@ class EncodedPayload(Mapping):
         if self._encoded is None:
             context, own = self._context, self._own
             if context.context and own and not own.keys() & context.context.keys():
-                self._encoded = f"{context.head},{_encode_json(own)[1:]}"
+                self._encoded = f"{context.head},{encode_json(own)[1:]}"
             else:  # a key given again, or nothing to join: as it stands
-                self._encoded = _encode_json(self._whole())
+                self._encoded = encode_json(self._whole())
         return self._encoded
 
 
@@ -308,7 +330,7 @@ class EncodedContext:
     def head(self) -> str:
         """The context's JSON without its closing brace; encoded at its first
         message (a run may have none of a kind)."""
-        return _encode_json(self.context)[:-1]
+        return encode_json(self.context)[:-1]
 
     def payload(self, own: dict) -> EncodedPayload:
         return EncodedPayload(self, own)
