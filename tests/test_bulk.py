@@ -166,6 +166,7 @@ def test_a_planned_run_encodes_each_payload_as_the_dict_it_reads_as():
     from datetime import timedelta
     from types import SimpleNamespace
 
+    from bot.reminders.nudge import plan_nudge
     from bot.reminders.plan import Filed, plan_run
     from bot.reminders.snapshot import Missed, Person, Sub
     from persona import load_registry
@@ -182,6 +183,10 @@ def test_a_planned_run_encodes_each_payload_as_the_dict_it_reads_as():
         assert len(plan.rows) >= 2
         for row in plan.rows:
             assert json.loads(row["payload"].encoded) == dict(row["payload"])
+    nudge = plan_nudge(6, sub, "again 13:00", NOW.date(), roster, Filed(set(), set(), {}), {}, set(), NOW,
+                       NOW + timedelta(hours=3))
+    [step] = nudge.rows
+    assert step["kind"] == "dms" and json.loads(step["payload"].encoded) == dict(step["payload"])
 
 
 def test_rows_updated_by_id_read_back_as_written_and_the_others_are_left_alone(database):

@@ -39,6 +39,8 @@ DIGEST = "digest"  # the weekly digest's channel post
 # The kinds whose fate decides a run's outcome; notices to leaders never do,
 # or a leader with DMs closed would make every run fail.
 OUTCOME_KINDS = (CHANNEL, DM, SUMMARY, DIGEST)
+# The rows that stand for such messages: those, and a step of DMs not yet made into rows.
+OUTCOME_ROW_KINDS = OUTCOME_KINDS + (DMS,)
 # Kinds a run waits for before it is finished.
 RUN_KINDS = (CHANNEL, DM, SUMMARY, MEMBERSHIP, DIGEST, DMS)
 

@@ -18,8 +18,9 @@ from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.reminders import snapshot
-from bot.reminders.common import (CHANNEL, DELIVERED, DIGEST_SLOT, DM, DMS, EXPANDED, DROPPED, FAILED, OPEN_STATES, OUTCOME_KINDS,
-                                  PAUSE_AFTER_FAILED_RUNS, PLANNED, RUN_KINDS, SENT, UNDELIVERABLE, TickTime)
+from bot.reminders.common import (CHANNEL, DELIVERED, DIGEST_SLOT, DM, DMS, DROPPED, EXPANDED, FAILED, OPEN_STATES,
+                                  OUTCOME_ROW_KINDS, PAUSE_AFTER_FAILED_RUNS, PLANNED, RUN_KINDS, SENT, UNDELIVERABLE,
+                                  TickTime)
 from bot.reminders.notices import channel_ref, notice_rows
 from bot.reminders.plan import leaders_of
 from bot.reminders.planner import RunLine, insert_messages
@@ -51,7 +52,7 @@ def _finish(services, session: Session, tick: TickTime) -> list[RunLine]:
     gone = case((OutboxMessage.last_error.like(GONE_PREFIX + "%"), 1), else_=0)
     for run_id, kind, state, is_gone, count in session.execute(
             select(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.state, gone, func.count())
-            .where(OutboxMessage.run_id.in_([r.id for r in runs]), OutboxMessage.kind.in_(OUTCOME_KINDS + (DMS,)))
+            .where(OutboxMessage.run_id.in_([r.id for r in runs]), OutboxMessage.kind.in_(OUTCOME_ROW_KINDS))
             .group_by(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.state, gone)):
         if kind == DMS:  # a step that made its DMs leaves them to be judged; one dropped before, is them dropped
             if state == EXPANDED:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from bot.reminders.bulk import EncodedContext
 from bot.reminders.common import nudge_time, person
 from bot.reminders.plan import Filed, RunPlan, dm_step, leaders_of, who_is_missing
 from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
@@ -40,5 +41,5 @@ def plan_nudge(run_id: int, sub: Sub, slot: str, work_date: date, roster: list[P
         dms.append([nudge_key(member.user_id, work_date, at),
                     {"member": entry, "text_key": "reminder.again_stern" if stern else "reminder.again"}])
     if dms:
-        plan.rows.append(dm_step(run_id, work_date, common, dms, now, deadline))
+        plan.rows.append(dm_step(run_id, work_date, EncodedContext(common), dms, now, deadline))
     return plan

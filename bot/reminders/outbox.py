@@ -112,7 +112,7 @@ def record_all(session: Session, results: list[tuple[dict, Outcome]], owner: str
         lost = len(plain) - _recorded_as_delivered(session, [m["id"] for m, _o in plain], owner)
     _leaders_told(session, [m for m, o in results if o.state == DELIVERED])
     added: list[dict] = []  # the steps' new rows, written in one go: a morning's steps add tens of thousands
-    lost += sum(not record(session, m, owner, o, now, added=added) for m, o in results
+    lost += sum(not record(session, m, owner, o, now, added) for m, o in results
                 if not (o.state == DELIVERED and not o.new_rows))
     insert_messages(session, added)
     return lost
@@ -140,12 +140,11 @@ def _leaders_told(session: Session, delivered: list[dict]) -> None:
                                                     set_={"leaders_told": True}))
 
 
-def record(session: Session, message: dict, owner: str, outcome: Outcome, now: datetime, *,
-           added: list[dict] | None = None) -> bool:
+def record(session: Session, message: dict, owner: str, outcome: Outcome, now: datetime, added: list[dict]) -> bool:
     """Store the outcome if this process still holds the lease it sent under
     (not a later one: a pass may lease its own message again once the first
-    lease ran out). The rows a step adds go into ``added`` when it is given,
-    for the caller to write with the rest, in this transaction."""
+    lease ran out). The rows a step adds go into ``added``, for the caller to
+    write with the rest, in this transaction."""
     # leased_by stays: it says which replica sent the message.
     values: dict = {"state": outcome.state, "lease_until": None, "last_error": (outcome.error or "")[:300] or None}
     if outcome.channel_id and not message["channel_id"]:
@@ -164,10 +163,7 @@ def record(session: Session, message: dict, owner: str, outcome: Outcome, now: d
     ).rowcount == 1
     if not held:
         return False
-    if added is None:
-        insert_messages(session, outcome.new_rows)
-    else:
-        added += outcome.new_rows
+    added += outcome.new_rows
     if outcome.state == UNDELIVERABLE and outcome.notify is not None and message["kind"] != NOTICE:
         payload = message["payload"]
         insert_messages(session, notice_rows(
@@ -218,15 +214,16 @@ def drop_expired(session: Session, tick: TickTime, owner: str) -> int:
         .returning(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.work_date, OutboxMessage.payload)
         .execution_options(synchronize_session=False)
     ).all()
-    per_run: dict[int, list] = defaultdict(list)
+    first: dict[int, tuple] = {}  # run -> (work date, payload) of its first dropped row
+    counts: dict[int, int] = defaultdict(int)  # run -> messages dropped (a step of DMs: each of them)
     for run_id, kind, work_date, payload in dropped:
         if run_id is not None and kind in RUN_KINDS:
-            per_run[run_id].append((work_date, payload, messages_in(kind, payload)))
+            first.setdefault(run_id, (work_date, payload))
+            counts[run_id] += messages_in(kind, payload)
     rows = []
-    for run_id, items in per_run.items():
-        work_date, payload, _count = items[0]
+    for run_id, (work_date, payload) in first.items():
         rows += notice_rows(f"dropped:{run_id}", payload, "leader.dropped", now, run_id=run_id,
-                            work_date=work_date, params={"count": sum(count for _w, _p, count in items)})
+                            work_date=work_date, params={"count": counts[run_id]})
     insert_messages(session, rows)
     return len(dropped)
 

@@ -180,14 +180,13 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
     return plan
 
 
-def dm_step(run_id: int, work_date: date, context: EncodedContext | dict, dms: list[list], now: datetime,
+def dm_step(run_id: int, work_date: date, context: EncodedContext, dms: list[list], now: datetime,
             deadline: datetime) -> dict:
     """The step row of a run's DMs: what they share, and each one's key and
     own fields (``dms``: [key, own] pairs). Delivery makes the DM rows
     (``dm_rows``); the DMs are exactly those planning would have written."""
-    payload = context.payload({"dms": dms}) if isinstance(context, EncodedContext) else {**context, "dms": dms}
     return outbox_row(f"dms:{run_id}", DMS, run_id=run_id, work_date=work_date, channel_id=None, recipient=None,
-                      now=now, deadline=deadline, payload=payload)
+                      now=now, deadline=deadline, payload=context.payload({"dms": dms}))
 
 
 def dm_rows(step: dict, now: datetime) -> list[dict]:

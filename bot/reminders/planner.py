@@ -21,7 +21,7 @@ from bot.reminders import snapshot
 from bot.reminders.claim import Claim
 from bot.reminders.bulk import insert_rows, update_by_id
 from bot.reminders.common import (
-    CHANNEL, CLAIMED, DIGEST_SLOT, DM, DMS, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_KINDS, PLANNED, SKIPPED,
+    CHANNEL, CLAIMED, DIGEST_SLOT, DM, DMS, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_ROW_KINDS, PLANNED, SKIPPED,
     SOURCE_RETRY, SUMMARY, UNDELIVERABLE, TickTime, nudge_time,
 )
 from bot.reminders.digest import plan_digest
@@ -162,7 +162,7 @@ class _Planning:
             # its claimant died and nobody took over in time: what it would have sent is dropped
             unsent = sum(messages_in(r["kind"], r["payload"]) for r in plan_run(
                 services, c.run_id, c.sub, c.work_date, roster, filed, missed, now, c.deadline).rows
-                if r["kind"] in OUTCOME_KINDS + (DMS,))
+                if r["kind"] in OUTCOME_ROW_KINDS)
             if not unsent:
                 return []
             return notice_rows(f"dropped:{c.run_id}", context, "leader.dropped", now, run_id=c.run_id,

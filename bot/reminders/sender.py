@@ -19,9 +19,9 @@ from datetime import datetime, timedelta, timezone
 
 from bot.mattermost import MattermostError
 from bot.reminders import recheck
-from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DIGEST, DM, DMS, EXPANDED, LEASE_MARGIN, MEMBERSHIP, NOTICE,
-                                  PENDING, SNOOZE, SOURCE_RETRY, STATUS, SUMMARY, UNDELIVERABLE, DeliveryOptions,
-                                  TickTime)
+from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DIGEST, DM, DMS, EXPANDED, LEASE_MARGIN,
+                                  MEMBERSHIP, NOTICE, PENDING, SNOOZE, SOURCE_RETRY, STATUS, SUMMARY, UNDELIVERABLE,
+                                  DeliveryOptions, TickTime)
 from bot.reminders.digest import digest_text
 from bot.reminders.limiter import Breaker
 from bot.reminders.outbox import Outcome, failed_target
