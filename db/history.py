@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -121,6 +122,15 @@ def team_absences(session: Session, team_id: int, since: date, limit: int) -> li
 
 # --- runs ----------------------------------------------------------------------
 
+class Problem(NamedTuple):
+    """A run's message (or step of DMs) that failed or was dropped."""
+
+    state: str
+    kind: str
+    error: str | None
+    count: int = 1  # a step of DMs dropped before its DMs were made: each of them
+
+
 @dataclass(frozen=True)
 class RunRow:
     id: int
@@ -131,12 +141,16 @@ class RunRow:
     scheduled_at: datetime
     missing: int
     counts: dict  # outbox state -> messages
-    problems: list  # (state, kind, error) of messages that failed or were dropped
+    problems: list[Problem]  # messages that failed or were dropped
     slot: str = ""  # '' the morning reminder, 'again HH:MM' a nudge, 'digest' the weekly digest
 
 
-def runs(session: Session, team_id: int, kinds: tuple[str, ...], limit: int = 90) -> list[RunRow]:
-    """The team's latest reminder runs, newest first, with what became of their messages."""
+def runs(session: Session, team_id: int, kinds: tuple[str, ...], limit: int = 90, *,
+         steps: tuple[str, str] | None = None) -> list[RunRow]:
+    """The team's latest reminder runs, newest first, with what became of their messages.
+    ``steps``: (the kind of a row that holds a run's DMs until delivery makes
+    them, the state of one that made them): such a row not yet made counts,
+    and is listed, as each of its DMs (``payload["dms"]``)."""
     rows = session.execute(
         select(ReminderRun.id, ReminderRun.local_date, ReminderRun.work_date, ReminderRun.state, ReminderRun.reason,
                ReminderRun.scheduled_at, ReminderRun.missing, ReminderRun.slot)
@@ -152,14 +166,29 @@ def runs(session: Session, team_id: int, kinds: tuple[str, ...], limit: int = 90
                 .where(OutboxMessage.run_id.in_(ids), OutboxMessage.kind.in_(kinds))
                 .group_by(OutboxMessage.run_id, OutboxMessage.state)):
             counts.setdefault(run_id, {})[state] = count
-        for run_id, state, kind, error in session.execute(
-                select(OutboxMessage.run_id, OutboxMessage.state, OutboxMessage.kind, OutboxMessage.last_error)
+        for run_id, state, kind, error, payload in session.execute(
+                select(OutboxMessage.run_id, OutboxMessage.state, OutboxMessage.kind, OutboxMessage.last_error,
+                       OutboxMessage.payload)
                 .where(OutboxMessage.run_id.in_(ids), OutboxMessage.state.in_(("failed", "dropped")))
                 .order_by(OutboxMessage.id)):
-            problems.setdefault(run_id, []).append((state, kind, error))
+            problems.setdefault(run_id, []).append(Problem(state, kind, error, _messages_in(payload, kind, steps)))
+        if steps is not None:
+            step_kind, made = steps
+            for run_id, state, payload in session.execute(
+                    select(OutboxMessage.run_id, OutboxMessage.state, OutboxMessage.payload)
+                    .where(OutboxMessage.run_id.in_(ids), OutboxMessage.kind == step_kind,
+                           OutboxMessage.state != made)):
+                tally = counts.setdefault(run_id, {})
+                tally[state] = tally.get(state, 0) + _messages_in(payload, step_kind, steps)
     return [RunRow(row.id, row.local_date, row.work_date, row.state, row.reason, row.scheduled_at,
                    len(row.missing or []), counts.get(row.id, {}), problems.get(row.id, []), row.slot or "")
             for row in rows]
+
+
+def _messages_in(payload, kind: str, steps: tuple[str, str] | None) -> int:
+    if steps is None or kind != steps[0]:
+        return 1
+    return len((payload or {}).get("dms") or ())
 
 
 # --- export --------------------------------------------------------------------

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.reminders.common import CHANNEL, DIGEST, DM, DMS, MEMBERSHIP, NOTICE, SNOOZE, STATUS, SUMMARY
 from tests.web_helpers import browser, form_token, people, sign_in, team_id, text_of  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every kind of outbox row, each named in words on the runs page.
+KINDS = (CHANNEL, DM, DMS, SUMMARY, MEMBERSHIP, SNOOZE, NOTICE, STATUS, DIGEST)
 TEAM_PAGES = ["/web/teams/{id}", "/web/teams/{id}/settings", "/web/teams/{id}/roster", "/web/teams/{id}/runs",
               "/web/teams/{id}/reports.csv"]
 MANAGER_PAGES = TEAM_PAGES[1:]
@@ -133,6 +136,25 @@ def test_runs_show_each_reminder_with_its_messages(nippo, people, monday, clock)
     assert row, page
     cells = re.findall(r'<td class="num">(\d+)</td>', row.group(1))
     assert cells[0] == "1"  # boss was missing
+
+
+def test_runs_count_a_step_dropped_before_its_dms_were_made_as_each_dm_and_say_what_it_was(nippo, people, team_id,
+                                                                                         clock):
+    from bot.reminders.common import TickTime, process_id
+    from bot.tick import plan_tick
+
+    nippo.reply(people["boss"], "to dm", "/subscribe")
+    plan_tick(nippo.services, TickTime(clock.now), process_id())  # planned; nothing sends it until too late
+    nippo.tick(clock.now + timedelta(hours=3, minutes=1))
+    nippo.services.wait_for_background()
+    page = text_of(sign_in(nippo, people["boss"]).get(f"/web/teams/{team_id}/runs"))
+    row = re.search(r"<td>2026-12-01 <span class=\"help\">09:00</span></td>\s*<td>2026-11-30</td>(.*?)</tr>", page,
+                    re.S)
+    assert row, page
+    missing, sent, failed, dropped = re.findall(r'<td class="num">(\d+)</td>', row.group(1))
+    assert (missing, sent, failed, dropped) == ("3", "0", "0", "4")  # three DMs in the step, and the summary
+    assert "3 × reminder DM dropped" in row.group(1) and "summary to the leaders dropped" in row.group(1)
+    assert "dms" not in row.group(1)
 
 
 def test_runs_tell_a_nudge_from_the_morning_reminder(nippo, people, monday, clock):
@@ -252,7 +274,8 @@ def test_every_text_a_template_asks_for_is_in_the_catalogue():
     keys |= {f"role.{r}" for r in ("leader", "member", "admin")}
     keys |= {f"link.{o}{s}" for o in ("used", "expired", "unknown", "refused", "oauth", "preview") for s in ("", "_title")}
     keys |= {f"runs.state_{s}" for s in ("claimed", "planned", "sent", "skipped", "failed")}
-    keys |= {f"runs.msg_{s}" for s in ("failed", "dropped")}
+    keys |= {f"runs.msg_{s}" for s in ("failed", "dropped")} | {"runs.problems"}
+    keys |= {f"runs.what_{kind}" for kind in KINDS}
     options = current_options(Subscription(at_time="09:00", timezone="UTC", weekdays="0", delivery="dm", persona="p",
                                            language="en", holidays=None, check_day="previous", escalate=3,
                                            mention=True))

@@ -22,7 +22,7 @@ from web.access import request_id
 from web.pages import auth, home, roster, settings, teams  # noqa: F401  (routes on the blueprint)
 from web.pages.access import current_viewer, services
 from web.pages.blueprint import bp
-from web.pages.i18n import LANGUAGE_NAMES, LANGUAGES, choose, translate
+from web.pages.i18n import LANGUAGE_NAMES, LANGUAGES, catalogue, choose, translate
 from web.pages.oauth import init_oauth
 from web.pages.sessions import DatabaseSessionInterface
 
@@ -107,6 +107,14 @@ def compressed(response):
 @bp.app_template_global()
 def t(key: str, **params) -> str:
     return translate(getattr(g, "lang", "en"), key, **params)
+
+
+@bp.app_template_global()
+def kind_name(kind: str) -> str:
+    """An outbox message's kind in words (``runs.what_<kind>``); one with no
+    words yet is shown as it is stored rather than failing the page."""
+    key = f"runs.what_{kind}"
+    return t(key) if key in catalogue("en") else kind  # every catalogue has the same keys (tested)
 
 
 @bp.app_template_global()
