@@ -1,6 +1,6 @@
 """Benchmark: the resident memory of `nippo serve` (docs/operations.md, performance).
 
-    .venv/bin/python bench/memory.py [--database sqlite|postgresql] [--dms 10000] [--mornings 30] [--trace 25]
+    .venv/bin/python bench/memory.py [--database sqlite|postgresql] [--dms 10000] [--mornings 30] [--trace 25] [--allocators]
 
 The measured process is a real `nippo serve` in a child process
 (bench/memory_child.py: settings from the environment, personas, migrations,
@@ -21,6 +21,10 @@ each morning, so only the serve's memory can grow.
 (c) ``--mornings`` mornings, one work day apart (the work date changes each
     morning; the later ones find the DM channels known): the resident size
     after each, and the growth from the first to the last. Target: none.
+
+``--allocators`` prints, after each morning, what Python's small-object
+allocator holds in its arenas against what is in use, and glibc's heap in
+use against freed but held: where resident memory that is not objects sits.
 
 ``--trace N`` runs the serve under tracemalloc (which costs memory itself:
 the figures are then no measure against the targets) and prints the N lines
@@ -141,7 +145,17 @@ def ratio(mib: float, target: float) -> str:
     return f"{mib / target:.2f}x the {target:.0f} MiB target"
 
 
-def run(kind: str, dms: int, count: int, trace: int, scratch: Path) -> None:
+def allocators_line(n: int, answer: dict) -> str:
+    python, c = answer["python"], answer["c"]
+    line = f"    morning {n}: {answer['rss_mib']:.1f} MiB resident"
+    if python["arenas_mib"] is not None:  # not under tracemalloc, whose hooks hide Python's allocator
+        line += f"; Python's arenas {python['arenas_mib']:.1f} MiB, {python['used_mib']:.1f} in use"
+    if c is not None:
+        line += f"; glibc {c['used_mib']:.1f} MiB in use, {c['free_mib']:.1f} freed and held"
+    return line
+
+
+def run(kind: str, dms: int, count: int, trace: int, scratch: Path, allocators: bool = False) -> None:
     started = time.perf_counter()
     database = fresh_database(kind, scratch, POSTGRES_URL)
     with MattermostStandIn(validate=False) as standin:
@@ -169,6 +183,8 @@ def run(kind: str, dms: int, count: int, trace: int, scratch: Path) -> None:
                 if trace and n in (1, count):
                     serve.ask(do="snapshot")
                 figures.append(after["rss_mib"])
+                if allocators:
+                    print(allocators_line(n, serve.ask(do="allocators")), flush=True)
                 if n == 1:
                     traced = (f"; Python's own: {after['traced_mib'][0]:.1f} MiB, {after['traced_mib'][1]:.1f} at the "
                               f"tick's peak" if after["traced_mib"] else "")
@@ -198,11 +214,13 @@ def main() -> int:
     parser.add_argument("--mornings", type=int, default=30, help="simulated mornings (default 30)")
     parser.add_argument("--trace", type=int, default=0, metavar="N",
                         help="under tracemalloc: print the N lines that grew most (figures then inflated)")
+    parser.add_argument("--allocators", action="store_true",
+                        help="after each morning, print what Python's and glibc's allocators hold")
     args = parser.parse_args()
     if args.dms % PER_TEAM or args.mornings < 1:
         parser.error(f"--dms must be a multiple of {PER_TEAM}, --mornings at least 1")
     with tempfile.TemporaryDirectory() as folder:
-        run(args.database, args.dms, args.mornings, args.trace, Path(folder))
+        run(args.database, args.dms, args.mornings, args.trace, Path(folder), args.allocators)
     return 0
 
 

@@ -15,6 +15,7 @@ so its resident size is a serve's. The protocol is one JSON object a line:
 
     {"do": "rss"}                    -> {"rss_mib": ..., "objects": ...}
     {"do": "tick", "at": ISO}        -> the same, after one scheduler tick at that time
+    {"do": "allocators"}             -> the same, with Python's and glibc's allocators' figures
     {"do": "snapshot"}               -> the same; keeps a tracemalloc snapshot (run with -X tracemalloc)
     {"do": "compare", "top": N}      -> {"lines": [...]}: the first snapshot against the last
     {"do": "stop"}                   -> the serve stops as on SIGTERM
@@ -22,11 +23,14 @@ so its resident size is a serve's. The protocol is one JSON object a line:
 
 from __future__ import annotations
 
+import ctypes  # a serve has it loaded already (bot.memory)
 import gc
 import json
 import os
+import re
 import signal
 import sys
+import tempfile
 import threading
 import tracemalloc
 from datetime import datetime
@@ -45,6 +49,47 @@ def resident_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def python_allocator() -> dict:
+    """Python's small-object allocator in MiB: what its arenas hold and what
+    of that is in use (sys._debugmallocstats, which writes to file 2)."""
+    with tempfile.TemporaryFile("w+") as out:
+        saved = os.dup(2)
+        try:
+            os.dup2(out.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        stats = out.read()
+    arenas = re.search(r"([\d,]+) arenas \* ([\d,]+) bytes/arena", stats)
+    used = re.search(r"# bytes in allocated blocks\s*=\s*([\d,]+)", stats)
+
+    def mib(text: str) -> float:
+        return int(text.replace(",", "")) / 2**20
+
+    return {"arenas_mib": mib(arenas.group(1)) * int(arenas.group(2).replace(",", "")) if arenas else None,
+            "used_mib": mib(used.group(1)) if used else None}
+
+
+class MallInfo2(ctypes.Structure):
+    """glibc's struct mallinfo2."""
+
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def c_allocator() -> dict | None:
+    """glibc's heap in MiB: in use, and freed but still held (mallinfo2)."""
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except AttributeError:
+        return None
+    mallinfo2.restype = MallInfo2
+    info = mallinfo2()
+    return {"used_mib": (info.uordblks + info.hblkhd) / 2**20, "free_mib": info.fordblks / 2**20}
 
 
 def figures() -> dict:
@@ -82,6 +127,8 @@ class Driver(threading.Thread):
                 tracemalloc.reset_peak()  # the tick's own peak
             self._scheduler.run_tick()  # a tick that fails is logged; the parent counts the posts
             return figures()
+        if do == "allocators":
+            return {**figures(), "python": python_allocator(), "c": c_allocator()}
         if do == "snapshot":
             self._snapshots.append(tracemalloc.take_snapshot())
             return figures()
