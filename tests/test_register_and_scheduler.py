@@ -135,6 +135,30 @@ def test_free_memory_goes_back_where_the_allocator_allows_it():
     assert release_free_memory() is (platform.libc_ver()[0] == "glibc")
 
 
+def test_a_ticks_garbage_in_reference_cycles_is_gone_when_the_tick_ends():
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    left = []
+
+    def tick(now, should_stop):
+        node = Node()
+        node.itself = node  # a cycle: reference counting alone never frees it
+        left.append(weakref.ref(node))
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # the collector's own schedule must not be what frees it
+    try:
+        SchedulerThread(tick, clock=lambda: datetime(2026, 12, 1, tzinfo=timezone.utc)).run_tick()
+        assert left and left[0]() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def test_stopping_lets_the_tick_in_flight_finish():
     started, release, finished = threading.Event(), threading.Event(), threading.Event()
     seen_stop = []
