@@ -288,3 +288,18 @@ def test_a_batch_with_one_character_copy_must_escape_in_one_field_comes_back_as_
         stored = {m.key: m for m in session.scalars(select(OutboxMessage))}
     assert [stored[f"k{n}"].channel_id for n in range(len(tricky))] == tricky
     assert stored["plain"].channel_id is None and all(m.payload == plain for m in stored.values())
+
+
+def test_rows_inserted_with_an_answer_back_come_back_exactly_as_written(database):
+    from bot.reminders.bulk import insert_ignoring_conflicts
+
+    rows = [{"channel_id": f"c{n}", "channel_name": name, "created_at": NOW + timedelta(seconds=n)}
+            for n, name in enumerate([HOSTILE[:60], "", "NULL", '"quoted"', "\\", "a,b}"])]
+    with database.write() as session:
+        inserted = insert_ignoring_conflicts(session, Team, rows, returning=("channel_id", "id"))
+        again = insert_ignoring_conflicts(session, Team, rows[:2], returning=("channel_id",))
+    assert sorted(channel for channel, _ in inserted) == sorted(row["channel_id"] for row in rows) and again == []
+    with database.read() as session:
+        stored = {t.channel_id: t for t in session.scalars(select(Team))}
+    assert [(stored[row["channel_id"]].channel_name, stored[row["channel_id"]].created_at) for row in rows] == [
+        (row["channel_name"], row["created_at"]) for row in rows]
