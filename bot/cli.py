@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.config import ConfigError, Settings, read_log_format
 from bot.logs import flush_logs
 from bot.mattermost import MattermostError
+from bot.memory import keep_large_blocks_mapped
 from bot.remind import NoSuchChannel
 from bot.sources import SourceMisconfigured
 from bot.startup import StartupError, check_listen, listen_problem, open_database, persona_problem
@@ -176,6 +177,7 @@ def _services(settings: Settings, *, migrate: bool = False, **kwargs):
 def _serve(args) -> int:
     settings = Settings.from_env().require("bot_token", "command_tokens", "secret_key")
     check_listen(args.host, args.port)  # before the database is touched: a failed start changes nothing
+    keep_large_blocks_mapped()  # before a morning's big blocks: see bot.memory
     services = _services(settings, migrate=True)
 
     import waitress

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -133,6 +134,44 @@ def test_free_memory_goes_back_where_the_allocator_allows_it():
     from bot.memory import release_free_memory
 
     assert release_free_memory() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_a_large_block_freed_leaves_the_next_one_mapped_of_its_own_and_not_in_the_heap():
+    """In a fresh process: glibc on its own raises its threshold when a mapped
+    block is freed, so the next block of that size comes from the heap; kept
+    fixed, it is mapped again (and given back whole when freed)."""
+    import platform
+    import subprocess
+    import sys
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("the threshold is glibc's")
+    program = """
+import ctypes, sys
+sys.path.insert(0, sys.argv[2])
+from bot.memory import keep_large_blocks_mapped
+
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                      "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+mallinfo2 = ctypes.CDLL(None).mallinfo2
+mallinfo2.restype = Info
+if sys.argv[1] == "fixed":
+    assert keep_large_blocks_mapped()
+block = bytearray(4 << 20)
+del block
+before = mallinfo2().hblkhd
+block = bytearray(4 << 20)
+print(mallinfo2().hblkhd - before >= 4 << 20)
+"""
+    root = str(Path(__file__).resolve().parent.parent)
+
+    def mapped(mode: str) -> str:
+        return subprocess.run([sys.executable, "-c", program, mode, root], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    assert (mapped("glibc's own"), mapped("fixed")) == ("False", "True")
 
 
 def test_a_ticks_garbage_in_reference_cycles_is_gone_when_the_tick_ends():
