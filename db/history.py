@@ -166,29 +166,25 @@ def runs(session: Session, team_id: int, kinds: tuple[str, ...], limit: int = 90
                 .where(OutboxMessage.run_id.in_(ids), OutboxMessage.kind.in_(kinds))
                 .group_by(OutboxMessage.run_id, OutboxMessage.state)):
             counts.setdefault(run_id, {})[state] = count
-        for run_id, state, kind, error, payload in session.execute(
-                select(OutboxMessage.run_id, OutboxMessage.state, OutboxMessage.kind, OutboxMessage.last_error,
-                       OutboxMessage.payload)
-                .where(OutboxMessage.run_id.in_(ids), OutboxMessage.state.in_(("failed", "dropped")))
-                .order_by(OutboxMessage.id)):
-            problems.setdefault(run_id, []).append(Problem(state, kind, error, _messages_in(payload, kind, steps)))
+        sizes: dict[int, int] = {}  # a step of DMs not yet made into rows -> how many it holds
         if steps is not None:
             step_kind, made = steps
-            for run_id, state, payload in session.execute(
-                    select(OutboxMessage.run_id, OutboxMessage.state, OutboxMessage.payload)
+            for message_id, run_id, state, payload in session.execute(
+                    select(OutboxMessage.id, OutboxMessage.run_id, OutboxMessage.state, OutboxMessage.payload)
                     .where(OutboxMessage.run_id.in_(ids), OutboxMessage.kind == step_kind,
                            OutboxMessage.state != made)):
+                sizes[message_id] = len((payload or {}).get("dms") or ())
                 tally = counts.setdefault(run_id, {})
-                tally[state] = tally.get(state, 0) + _messages_in(payload, step_kind, steps)
+                tally[state] = tally.get(state, 0) + sizes[message_id]
+        for message_id, run_id, state, kind, error in session.execute(
+                select(OutboxMessage.id, OutboxMessage.run_id, OutboxMessage.state, OutboxMessage.kind,
+                       OutboxMessage.last_error)
+                .where(OutboxMessage.run_id.in_(ids), OutboxMessage.state.in_(("failed", "dropped")))
+                .order_by(OutboxMessage.id)):
+            problems.setdefault(run_id, []).append(Problem(state, kind, error, sizes.get(message_id, 1)))
     return [RunRow(row.id, row.local_date, row.work_date, row.state, row.reason, row.scheduled_at,
                    len(row.missing or []), counts.get(row.id, {}), problems.get(row.id, []), row.slot or "")
             for row in rows]
-
-
-def _messages_in(payload, kind: str, steps: tuple[str, str] | None) -> int:
-    if steps is None or kind != steps[0]:
-        return 1
-    return len((payload or {}).get("dms") or ())
 
 
 # --- export --------------------------------------------------------------------
