@@ -23,8 +23,9 @@ each morning, so only the serve's memory can grow.
     after each, and the growth from the first to the last. Target: none.
 
 ``--allocators`` prints, after each morning, what Python's small-object
-allocator holds in its arenas against what is in use, and glibc's heap in
-use against freed but held: where resident memory that is not objects sits.
+allocator holds in its arenas against what is in use, and glibc's heaps in
+use against free in them (mallinfo2: free pages malloc_trim gave back to the
+system count as free too, so that figure is an upper bound of what is held).
 
 ``--trace N`` runs the serve under tracemalloc (which costs memory itself:
 the figures are then no measure against the targets) and prints the N lines
@@ -151,7 +152,7 @@ def allocators_line(n: int, answer: dict) -> str:
     if python["arenas_mib"] is not None:  # not under tracemalloc, whose hooks hide Python's allocator
         line += f"; Python's arenas {python['arenas_mib']:.1f} MiB, {python['used_mib']:.1f} in use"
     if c is not None:
-        line += f"; glibc {c['used_mib']:.1f} MiB in use, {c['free_mib']:.1f} freed and held"
+        line += f"; glibc {c['used_mib']:.1f} MiB in use, {c['free_mib']:.1f} free in its heaps"
     return line
 
 

@@ -82,7 +82,7 @@ class MallInfo2(ctypes.Structure):
 
 
 def c_allocator() -> dict | None:
-    """glibc's heap in MiB: in use, and freed but still held (mallinfo2)."""
+    """glibc's heaps in MiB: in use, and free in them (mallinfo2; pages given back count as free too)."""
     try:
         mallinfo2 = ctypes.CDLL(None).mallinfo2
     except AttributeError:
