@@ -111,6 +111,32 @@ def test_a_leader_goes_from_a_link_to_a_quarter_of_reporting_and_changes_the_rem
     assert problems == []  # no script, style or font refused by the policy, nothing fetched elsewhere
 
 
+def test_the_runs_page_tells_a_leader_what_was_dropped_and_what_was_sent(nippo, people, team_id, clock, chromium):
+    from bot.reminders.common import TickTime, process_id
+    from bot.tick import plan_tick
+
+    nippo.reply(people["boss"], "to dm", "/subscribe")
+    plan_tick(nippo.services, TickTime(clock.now), process_id())  # Tuesday's run: nothing sends it in time
+    nippo.tick(clock.now + timedelta(hours=3, minutes=1))
+    nippo.tick(clock.now + timedelta(days=1, minutes=1))  # Wednesday's goes out
+    nippo.services.wait_for_background()
+    context = chromium.new_context(java_script_enabled=False, locale="en-US", viewport={"width": 1280, "height": 600})
+    page, problems = open_page(context)
+    try:
+        page.goto(link_url(nippo, people["boss"]))
+        page.goto(nippo.url + PAGES["runs"].format(id=team_id))
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=SHOTS / "en-runs-dropped.png", full_page=True)
+        rows = page.locator("tbody tr")
+        assert rows.count() == 2
+        assert "3 × reminder DM dropped" in rows.nth(1).inner_text()
+        assert "summary to the leaders dropped" in rows.nth(1).inner_text()
+        assert "dropped" not in rows.nth(0).inner_text()
+    finally:
+        context.close()
+    assert problems == []
+
+
 def test_a_member_finds_nothing_that_is_not_theirs(nippo, people, history, chromium):
     context = chromium.new_context(java_script_enabled=False, locale="en-US")
     page, _ = open_page(context)
