@@ -23,7 +23,6 @@ so its resident size is a serve's. The protocol is one JSON object a line:
 
 from __future__ import annotations
 
-import ctypes  # a serve has it loaded already (bot.memory)
 import gc
 import json
 import os
@@ -39,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import cli  # noqa: E402
+from bot.memory import heap_figures  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 
@@ -74,22 +74,12 @@ def python_allocator() -> dict:
             "used_mib": mib(used.group(1)) if used else None}
 
 
-class MallInfo2(ctypes.Structure):
-    """glibc's struct mallinfo2."""
-
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-
 def c_allocator() -> dict | None:
-    """glibc's heaps in MiB: in use, and free in them (mallinfo2; pages given back count as free too)."""
-    try:
-        mallinfo2 = ctypes.CDLL(None).mallinfo2
-    except AttributeError:
+    """glibc's heaps in MiB: in use, and free in them (pages given back count as free too)."""
+    heaps = heap_figures()
+    if heaps is None:
         return None
-    mallinfo2.restype = MallInfo2
-    info = mallinfo2()
-    return {"used_mib": (info.uordblks + info.hblkhd) / 2**20, "free_mib": info.fordblks / 2**20}
+    return {"used_mib": heaps.in_use / 2**20, "free_mib": heaps.free / 2**20}
 
 
 def figures() -> dict:
