@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -131,6 +131,14 @@ class Problem(NamedTuple):
     count: int = 1  # a step of DMs dropped before its DMs were made: each of them
 
 
+class Steps(NamedTuple):
+    """Rows that each stand for several messages until delivery makes them."""
+
+    kind: str
+    made: str  # the state of a row whose messages were made
+    messages_in: Callable[[str, dict], int]  # (kind, payload) -> how many it stands for
+
+
 @dataclass(frozen=True)
 class RunRow:
     id: int
@@ -146,11 +154,9 @@ class RunRow:
 
 
 def runs(session: Session, team_id: int, kinds: tuple[str, ...], limit: int = 90, *,
-         steps: tuple[str, str] | None = None) -> list[RunRow]:
+         steps: Steps | None = None) -> list[RunRow]:
     """The team's latest reminder runs, newest first, with what became of their messages.
-    ``steps``: (the kind of a row that holds a run's DMs until delivery makes
-    them, the state of one that made them): such a row not yet made counts,
-    and is listed, as each of its DMs (``payload["dms"]``)."""
+    A ``steps`` row not yet made into its messages counts, and is listed, as each of them."""
     rows = session.execute(
         select(ReminderRun.id, ReminderRun.local_date, ReminderRun.work_date, ReminderRun.state, ReminderRun.reason,
                ReminderRun.scheduled_at, ReminderRun.missing, ReminderRun.slot)
@@ -168,12 +174,11 @@ def runs(session: Session, team_id: int, kinds: tuple[str, ...], limit: int = 90
             counts.setdefault(run_id, {})[state] = count
         sizes: dict[int, int] = {}  # a step of DMs not yet made into rows -> how many it holds
         if steps is not None:
-            step_kind, made = steps
             for message_id, run_id, state, payload in session.execute(
                     select(OutboxMessage.id, OutboxMessage.run_id, OutboxMessage.state, OutboxMessage.payload)
-                    .where(OutboxMessage.run_id.in_(ids), OutboxMessage.kind == step_kind,
-                           OutboxMessage.state != made)):
-                sizes[message_id] = len((payload or {}).get("dms") or ())
+                    .where(OutboxMessage.run_id.in_(ids), OutboxMessage.kind == steps.kind,
+                           OutboxMessage.state != steps.made)):
+                sizes[message_id] = steps.messages_in(steps.kind, payload)
                 tally = counts.setdefault(run_id, {})
                 tally[state] = tally.get(state, 0) + sizes[message_id]
         for message_id, run_id, state, kind, error in session.execute(

@@ -12,6 +12,7 @@ from flask import Response, current_app, g, render_template, request
 from markupsafe import Markup
 
 from bot.reminders.common import DMS, EXPANDED, OUTCOME_KINDS
+from bot.reminders.plan import messages_in
 from commands.dates import parse_span
 from commands.status import default_work_date
 from commands.tokens import UsageError
@@ -91,7 +92,8 @@ def _valid_until(db, team, now: datetime) -> datetime:
 def runs(team_id: int):
     with services().database.read() as db:
         view = team_view(db, team_id, manage=True)
-        rows = history.runs(db, team_id, OUTCOME_KINDS, limit=RUNS_SHOWN, steps=(DMS, EXPANDED))
+        rows = history.runs(db, team_id, OUTCOME_KINDS, limit=RUNS_SHOWN,
+                            steps=history.Steps(DMS, EXPANDED, messages_in))
         subscription = queries.subscription_of(db, team_id)
     zone = ZoneInfo(subscription.timezone if subscription is not None else services().settings.timezone)
     return render_template("runs.html", view=view, rows=rows, zone=zone)
