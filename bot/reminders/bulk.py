@@ -56,23 +56,26 @@ def insert_ignoring_conflicts(session: Session, model, rows: list[dict], returni
     return []
 
 
-def update_by_id(session: Session, model, rows: list[dict]) -> None:
-    """UPDATE rows by primary key ``id``, all with the same keys, in one statement
-    (psycopg2's executemany would make one round trip per row)."""
+def update_by_id(session: Session, model, rows: list[dict], key: Sequence[str] = ("id",)) -> None:
+    """UPDATE rows by primary key (``key``: its columns, ``id`` unless
+    given), all with the same keys, in one statement (psycopg2's
+    executemany would make one round trip per row)."""
     if not rows:
         return
     table = model.__table__
     dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer.quote
-    names = [name for name in rows[0] if name != "id"] + ["id"]
+    names = [name for name in rows[0] if name not in key] + list(key)
     if dialect.name == "sqlite":  # in process: an executemany has no round trips to save
-        assignments = ", ".join(f"{quote(name)} = ?" for name in names[:-1])
-        session.connection().exec_driver_sql(f"UPDATE {quote(table.name)} SET {assignments} WHERE id = ?",
+        assignments = ", ".join(f"{quote(name)} = ?" for name in names[:-len(key)])
+        matched = " AND ".join(f"{quote(name)} = ?" for name in key)
+        session.connection().exec_driver_sql(f"UPDATE {quote(table.name)} SET {assignments} WHERE {matched}",
                                              list(_values(table, dialect, rows, names)))
         return
-    assignments = ", ".join(f"{quote(name)} = j.{quote(name)}" for name in names if name != "id")
+    assignments = ", ".join(f"{quote(name)} = j.{quote(name)}" for name in names if name not in key)
+    matched = " AND ".join(f"{quote(table.name)}.{quote(name)} = j.{quote(name)}" for name in key)
     statement = (f"UPDATE {quote(table.name)} SET {assignments} FROM ({_unpacked(table, dialect, names)}) AS j"
-                 f" WHERE {quote(table.name)}.id = j.id")
+                 f" WHERE {matched}")
     session.execute(text(statement), {"rows": _document(table, dialect, rows, names)})
 
 
