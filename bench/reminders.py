@@ -13,6 +13,10 @@
     With --history DAYS, every member also filed on 99% of the DAYS
     Monday-to-Friday days before the work date: the streak walks of a team
     that has used nippo that long (docs/operations.md, report history).
+    After each 09:00 plan, closing its runs as delivery leaves them (every
+    message sent, every missing member's escalation streak from the day
+    before on record): the pass each tick makes after delivering, timed the
+    same way. No target of its own; it must not grow faster than the runs.
 (b) Delivering 300 DMs through the Mattermost stand-in with its rate limiter
     at 10/s, burst 100: cold (the DM channel is created first: 2 calls per
     DM) and warm (cached: 1 call), against the floor (calls beyond the
@@ -37,7 +41,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, insert, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,11 +51,12 @@ from bot.config import Settings  # noqa: E402
 from bot.mattermost import ConsoleClient, MattermostClient  # noqa: E402
 from bot.reminders.common import DeliveryOptions, TickTime, process_id  # noqa: E402
 from bot.reminders.delivery import deliver  # noqa: E402
+from bot.reminders.finish import finish_runs  # noqa: E402
 from bot.services import build_services  # noqa: E402
 from bot.tick import plan_tick  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from db.models import (Absence, Member, OutboxMessage, ReminderRun, Report, RosterEntry, Subscription,  # noqa: E402
-                       Team)
+from db.models import (Absence, Member, MissingStreak, OutboxMessage, ReminderRun, Report, RosterEntry,  # noqa: E402
+                       Subscription, Team)
 from db.session import Database  # noqa: E402
 from tests.conftest import ensure_postgres_database  # noqa: E402
 from tests.standin.server import MattermostStandIn  # noqa: E402
@@ -165,14 +170,17 @@ def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions:
             counts = {}
             for size in (smaller, subscriptions):
                 for state in states if size == subscriptions else ("fresh",):
-                    elapsed, statements, planned, messages = plan_once(kind, scratch, size, per_team, afternoon,
-                                                                       analysed=state == "analysed",
-                                                                       explain=explain and not afternoon,
-                                                                       history=history)
+                    elapsed, statements, planned, messages, closing = plan_once(
+                        kind, scratch, size, per_team, afternoon, analysed=state == "analysed",
+                        explain=explain and not afternoon, history=history)
                     counts[size] = statements
                     print(f"  {kind:10} {when}: {size:6,} subscriptions {size * per_team:7,} members, {state:8}: "
                           f"{elapsed * 1000:7.0f} ms, {statements} SQL statements, {planned:,} runs planned, "
                           f"{messages:,} outbox messages  ({elapsed / target:.2f}x the {target:.0f} s target)")
+                    if closing:
+                        seconds, closed, statements = closing
+                        print(f"  {kind:10} {when}: {'':>46} then closing the {closed:,} runs, all sent: "
+                              f"{seconds * 1000:7.0f} ms, {statements} SQL statements")
             verdict = "constant" if counts[smaller] == counts[subscriptions] else "NOT constant"
             print(f"  {kind:10} {when}: statements at {smaller:,} vs {subscriptions:,} subscriptions: "
                   f"{counts[smaller]} vs {counts[subscriptions]} ({verdict})")
@@ -189,9 +197,10 @@ def machine_speed() -> float:
 
 
 def plan_once(kind: str, scratch: Path, subscriptions: int, per_team: int, afternoon: bool, *,
-              analysed: bool, explain: bool = False, history: int = 0) -> tuple[float, int, int, int]:
+              analysed: bool, explain: bool = False, history: int = 0) -> tuple[float, int, int, int, tuple | None]:
     """Seed a fresh database, optionally ANALYZE it, and plan one tick:
-    (seconds, SQL statements, runs planned, outbox messages)."""
+    (seconds, SQL statements, runs planned, outbox messages, closing them);
+    closing, after a morning: (seconds, runs closed, SQL statements)."""
     database = fresh_database(kind, scratch)
     seed_teams(database, subscriptions, per_team, afternoon=afternoon, history=history)
     if analysed:
@@ -218,9 +227,33 @@ def plan_once(kind: str, scratch: Path, subscriptions: int, per_team: int, after
             select(OutboxMessage.kind, OutboxMessage.payload)))
     for statement, parameters in reads:
         print_plan(database, statement, parameters)
+    closing = None if afternoon else close_runs(services, database)
     services.background.shutdown(wait=False)
     database.dispose()
-    return elapsed, statements["sql"], sum(line.status == "planned" for line in lines), messages
+    return elapsed, statements["sql"], sum(line.status == "planned" for line in lines), messages, closing
+
+
+def close_runs(services, database: Database) -> tuple[float, int, int]:
+    """The pass after delivery (``finish_runs``) over the morning just
+    planned, every message sent and every missing member on a streak of
+    one from the day before: (seconds, runs closed, SQL statements)."""
+    with database.write() as session:
+        session.execute(update(OutboxMessage).values(state="sent"))
+        runs = session.execute(select(ReminderRun.subscription_id, ReminderRun.missing)).all()
+        session.execute(insert(MissingStreak), [
+            {"subscription_id": sub_id, "member_id": member_id, "streak": 1, "leaders_told": False}
+            for sub_id, missing in runs for member_id in missing or []])
+    statements = Counter()
+
+    def count(connection, cursor, statement, parameters, context, executemany):
+        statements.update(["sql"])
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    started = time.perf_counter()
+    closed = finish_runs(services, TickTime(NOW))
+    elapsed = time.perf_counter() - started
+    event.remove(database.engine, "before_cursor_execute", count)
+    return elapsed, len(closed), statements["sql"]
 
 
 def print_plan(database: Database, statement: str, parameters) -> None:
