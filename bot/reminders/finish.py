@@ -12,7 +12,6 @@ Otherwise it is **sent**.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 
 from sqlalchemy import case, exists, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -27,7 +26,7 @@ from bot.reminders.plan import leaders_of
 from bot.reminders.planner import RunLine, insert_messages
 from bot.reminders.sender import GONE_PREFIX
 from db.idsets import in_ids
-from db.models import MORNING, Absence, MissingStreak, OutboxMessage, ReminderRun, Report, Subscription
+from db.models import MORNING, MissingStreak, OutboxMessage, ReminderRun, Subscription
 
 UNDELIVERABLE_REASON = "undeliverable"
 ERROR_REASON = "error"  # failed for good, but not because the target is gone: no pause
@@ -128,9 +127,8 @@ def _update_streaks(session: Session, runs: list, subs: dict) -> None:
             .where(in_ids(session, MissingStreak.subscription_id, {run.subscription_id for run in runs},
                           "subscriptions")))}
     members = {m for run in runs for m in run.missing or []} | {member_id for _sub, member_id in known}
-    dates = sorted({run.work_date for run in runs})
-    reported = _reported(session, members, dates)
-    absences = _absences(session, members, dates)
+    dates = {run.work_date for run in runs}
+    reported, absences = snapshot.filed_by(session, members, dates)
     streaks = dict(known)  # as each run in turn leaves them
     of_sub: dict[int, set[int]] = defaultdict(set)  # subscription -> members with a streak row
     for sub_id, member_id in known:
@@ -168,23 +166,6 @@ def _update_streaks(session: Session, runs: list, subs: dict) -> None:
         update_by_id(session, MissingStreak, [row for row in changed
                                               if (row["subscription_id"], row["member_id"]) in known],
                      key=("subscription_id", "member_id"))
-
-
-def _reported(session: Session, members: set[int], dates: list[date]) -> set:
-    if not members:
-        return set()
-    return {tuple(row) for row in session.execute(
-        select(Report.member_id, Report.work_date).where(in_ids(session, Report.member_id, members, "members"),
-                                                         Report.work_date.in_(dates)))}
-
-
-def _absences(session: Session, members: set[int], dates: list[date]) -> set:
-    """(team id or None, member id, work date) of every absence of these members."""
-    if not members:
-        return set()
-    return {tuple(row) for row in session.execute(
-        select(Absence.team_id, Absence.member_id, Absence.work_date).where(
-            in_ids(session, Absence.member_id, members, "members"), Absence.work_date.in_(dates)))}
 
 
 def _count_failures(services, session: Session, tick: TickTime, runs: list, outcomes: dict, subs: dict) -> None:

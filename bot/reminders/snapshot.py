@@ -184,10 +184,14 @@ def rosters(session: Session, team_ids: set[int], member_key: str) -> dict[int, 
 
 
 def filed(session: Session, rosters: dict[int, list[Person]], work_dates: set[date]) -> tuple[set, set]:
+    """``filed_by`` the members of these rosters."""
+    return filed_by(session, {person.member_id for roster in rosters.values() for person in roster}, work_dates)
+
+
+def filed_by(session: Session, member_ids: set[int], work_dates: set[date]) -> tuple[set, set]:
     """(member id, work date) pairs with a report, and (team id or None, member
     id, work date) triples with an absence — None for a member's own absence,
-    which counts for every team — for the members of these rosters."""
-    member_ids = {person.member_id for roster in rosters.values() for person in roster}
+    which counts for every team — for these members on these work dates."""
     if not member_ids or not work_dates:
         return set(), set()
     dates, members = sorted(work_dates), id_parameter(session, member_ids)
