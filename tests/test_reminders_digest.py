@@ -135,3 +135,19 @@ def test_the_emperor_sums_up_the_week_in_japanese(scene):
     [digest] = digest_posts(scene)
     assert "2026-11-24（火）" in digest and "2026-11-23（月）" not in digest
     assert scene.channel_posts()[0]["props"]["override_username"] == "The Emperor"
+
+
+def test_a_member_off_on_the_weeks_last_work_day_keeps_the_streak_before_it(scene):
+    # Only members who filed or were off on the week's last work day are
+    # looked up (anyone else's streak is 0): dave, off on Friday, is one.
+    week_of_reports(scene)
+    scene.people("dave")
+    for day in (date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20), TUESDAY, THURSDAY):
+        scene.report("dave", day)
+    scene.absent("dave", FRIDAY)
+    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
+    scene.tick(MONDAY_9AM + timedelta(minutes=1))
+    [digest] = digest_posts(scene)
+    [streaks] = [line for line in digest.splitlines() if "streaks:" in line.lower() and "missing" not in line.lower()]
+    # Thu, Tue and the Wed-Fri before (Fri off, Wed the team's day off, Mon a holiday): 5, the longest
+    assert f"@{ZWSP}dave (5)" in streaks and streaks.index("dave") < streaks.index("alice")

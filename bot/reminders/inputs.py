@@ -81,8 +81,13 @@ def gather(session: Session, claims: list[Claim], rosters: dict, filed: Filed) -
                 schedule, *calendar.digest_window(schedule, c.local_date))
         days = inputs.digest_days[c.run_id] = weeks[(schedule, c.local_date)]
         if days:
+            # A member who neither filed nor was off on the week's last work
+            # day has no streak: only the others are looked up (a digest lists
+            # streaks of two and more).
+            last = filed.day(days[-1])
             digest_asks[c.run_id] = [Ask(m.member_id, c.sub.team_id, days[-1])
-                                     for m in rosters.get(c.sub.team_id, [])]
+                                     for m in rosters.get(c.sub.team_id, [])
+                                     if last.has_reported(m) or last.is_absent(m, c.sub.team_id)]
     found = streaks_for(session, {a for asks in digest_asks.values() for a in asks}, calendars) if digest_asks else {}
     inputs.digest_streaks = {run_id: {a.member_id: found[a] for a in asks} for run_id, asks in digest_asks.items()}
     return inputs
