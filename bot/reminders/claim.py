@@ -27,6 +27,7 @@ from bot.reminders import snapshot
 from bot.reminders.bulk import insert_ignoring_conflicts
 from bot.reminders.common import CLAIMED, DIGEST_SLOT, FAILED, RUN_LEASE, SENT, SKIPPED, TickTime, nudge_slot
 from bot.reminders.snapshot import Sub
+from db.idsets import in_ids
 from db.models import MORNING, ReminderRun, Subscription
 
 log = logging.getLogger("nippo.reminders")
@@ -172,13 +173,13 @@ def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub]
     missing_subs = {s.subscription_id for s in stale} - set(subs)
     if missing_subs:  # ``subs`` holds the active ones; any other is disabled, paused or gone
         active = set(session.scalars(select(Subscription.id).where(
-            Subscription.id.in_(sorted(missing_subs)), Subscription.enabled.is_(True),
+            in_ids(session, Subscription.id, missing_subs, "subs"), Subscription.enabled.is_(True),
             Subscription.paused.is_(False))))
         subs = {**subs, **snapshot.subscriptions_by_id(session, active)}
     off = [s.run_id for s in stale if s.subscription_id not in subs]
     if off:  # a run of a subscription switched off since it was claimed: never sent
         session.execute(update(ReminderRun)
-                        .where(ReminderRun.id.in_(off), ReminderRun.state == CLAIMED,
+                        .where(in_ids(session, ReminderRun.id, off, "runs"), ReminderRun.state == CLAIMED,
                                ReminderRun.lease_until <= real_now)
                         .values(state=SKIPPED, reason="subscription off", lease_until=None, finished_at=tick.now)
                         .execution_options(synchronize_session=False))
@@ -187,7 +188,7 @@ def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub]
         return []
     taken = set(session.scalars(
         update(ReminderRun)
-        .where(ReminderRun.id.in_([s.run_id for s in stale]), ReminderRun.state == CLAIMED,
+        .where(in_ids(session, ReminderRun.id, [s.run_id for s in stale], "runs"), ReminderRun.state == CLAIMED,
                ReminderRun.lease_until <= real_now)
         .values(claimed_by=owner, lease_until=tick.lease(RUN_LEASE))
         .returning(ReminderRun.id)

@@ -59,7 +59,8 @@ def _finish(services, session: Session, tick: TickTime) -> list[RunLine]:
     gone = case((OutboxMessage.last_error.like(GONE_PREFIX + "%"), 1), else_=0)
     for run_id, kind, state, is_gone, count in session.execute(
             select(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.state, gone, func.count())
-            .where(OutboxMessage.run_id.in_([r.id for r in runs]), OutboxMessage.kind.in_(OUTCOME_ROW_KINDS))
+            .where(in_ids(session, OutboxMessage.run_id, [r.id for r in runs], "runs"),
+                   OutboxMessage.kind.in_(OUTCOME_ROW_KINDS))
             .group_by(OutboxMessage.run_id, OutboxMessage.kind, OutboxMessage.state, gone)):
         if kind == DMS:  # a step that made its DMs leaves them to be judged; one dropped before, is them dropped
             if state == EXPANDED:
@@ -73,7 +74,7 @@ def _finish(services, session: Session, tick: TickTime) -> list[RunLine]:
     for state, reason in {outcome for outcome in outcomes.values()}:
         ids = [run_id for run_id, outcome in outcomes.items() if outcome == (state, reason)]
         finished |= set(session.scalars(
-            update(ReminderRun).where(ReminderRun.id.in_(ids), ReminderRun.state == PLANNED)
+            update(ReminderRun).where(in_ids(session, ReminderRun.id, ids, "runs"), ReminderRun.state == PLANNED)
             .values(state=state, reason=reason, finished_at=tick.now).returning(ReminderRun.id)
             .execution_options(synchronize_session=False)))
     runs = [run for run in runs if run.id in finished]  # another replica may have closed some first
@@ -173,18 +174,19 @@ def _count_failures(services, session: Session, tick: TickTime, runs: list, outc
     failed = {run.subscription_id for run in runs if outcomes[run.id] == (FAILED, UNDELIVERABLE_REASON)}
     succeeded = {run.subscription_id for run in runs if outcomes[run.id][0] == SENT} - failed
     if succeeded:
-        session.execute(update(Subscription).where(Subscription.id.in_(succeeded), Subscription.failure_streak != 0)
+        session.execute(update(Subscription).where(in_ids(session, Subscription.id, succeeded, "subs"),
+                                                     Subscription.failure_streak != 0)
                         .values(failure_streak=0).execution_options(synchronize_session=False))
     if not failed:
         return
     streaks = dict(session.execute(
-        update(Subscription).where(Subscription.id.in_(failed))
+        update(Subscription).where(in_ids(session, Subscription.id, failed, "subs"))
         .values(failure_streak=Subscription.failure_streak + 1)
         .returning(Subscription.id, Subscription.failure_streak).execution_options(synchronize_session=False)).all())
     pausing = {sub_id for sub_id, streak in streaks.items() if streak >= PAUSE_AFTER_FAILED_RUNS}
     if not pausing:
         return
-    session.execute(update(Subscription).where(Subscription.id.in_(pausing)).values(paused=True)
+    session.execute(update(Subscription).where(in_ids(session, Subscription.id, pausing, "subs")).values(paused=True)
                     .execution_options(synchronize_session=False))
     rosters = snapshot.rosters(session, {subs[s].team_id for s in pausing if s in subs},
                                getattr(services.source, "member_key", "username"))

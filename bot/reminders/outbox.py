@@ -22,6 +22,7 @@ from bot.reminders.common import (DELIVERED, DROPPED, MESSAGE_LEASE, NOTICE, PEN
 from bot.reminders.notices import channel_ref, notice_rows
 from bot.reminders.plan import messages_in
 from bot.reminders.planner import insert_messages
+from db.idsets import in_ids
 from db.models import MissingStreak, OutboxMessage, ReminderRun
 
 # unknown_since for a message taken over from a dead sender: long enough ago
@@ -58,7 +59,7 @@ def lease(session: Session, tick: TickTime, owner: str, limit: int, *, ids: list
     if tick.ahead:
         conditions.append(_of_runs_claimed_by(owner))
     if ids is not None:
-        conditions.append(OutboxMessage.id.in_(ids))
+        conditions.append(in_ids(session, OutboxMessage.id, ids, "messages"))
     picked = (select(OutboxMessage.id)
               .where(*conditions)
               .order_by(OutboxMessage.not_before, OutboxMessage.id).limit(limit))
@@ -122,7 +123,8 @@ def _recorded_as_delivered(session: Session, ids: list[int], owner: str) -> int:
     """How many of ``ids`` now stand delivered by ``owner``: an executemany's
     row count is not reliable on every driver, so ask."""
     return session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.id.in_(ids), OutboxMessage.leased_by == owner, OutboxMessage.state == DELIVERED))
+        in_ids(session, OutboxMessage.id, ids, "messages"), OutboxMessage.leased_by == owner,
+        OutboxMessage.state == DELIVERED))
 
 
 def _leaders_told(session: Session, delivered: list[dict]) -> None:

@@ -31,6 +31,7 @@ from bot.reminders.nudge import plan_nudge
 from bot.reminders.plan import Filed, RunPlan, dm_rows, leaders_of, messages_in, plan_run, who_is_missing
 from bot.reminders.texts import channel_text, dm_text, notice_text, persona_for, praise_text, summary_text
 from bot.sources import SourceUnavailable
+from db.idsets import in_ids
 from db.models import MORNING, OutboxMessage, ReminderRun
 
 log = logging.getLogger("nippo.reminders")
@@ -251,8 +252,8 @@ def release_claims(services, claims: list[Claim], owner: str, now) -> None:
     """Planning failed (a database error): let the next tick, anywhere, try again at once."""
     with services.database.write() as session:
         session.execute(update(ReminderRun)
-                        .where(ReminderRun.id.in_([c.run_id for c in claims]), ReminderRun.claimed_by == owner,
-                               ReminderRun.state == CLAIMED)
+                        .where(in_ids(session, ReminderRun.id, [c.run_id for c in claims], "runs"),
+                               ReminderRun.claimed_by == owner, ReminderRun.state == CLAIMED)
                         .values(lease_until=now).execution_options(synchronize_session=False))
 
 

@@ -12,12 +12,12 @@ from datetime import date
 
 from sqlalchemy import select
 
+from bot.reminders import snapshot
 from bot.sources import SourceUnavailable
-from db.models import Absence, Member, ReminderRun, Report, RosterEntry, Subscription
+from db.idsets import in_ids
+from db.models import Member, ReminderRun, RosterEntry, Subscription
 
 log = logging.getLogger("nippo.reminders")
-
-_CHUNK = 5000  # ids per IN list, well inside SQLite's parameter limit
 
 
 class SourceCache:
@@ -89,18 +89,9 @@ def load(database, sources: SourceCache, messages: list[dict]) -> Recheck:
 def _filed(database, wanted: set) -> tuple[set, set]:
     if not wanted:
         return set(), set()
-    ids = sorted({member_id for member_id, _d in wanted})
-    dates = sorted({work_date for _m, work_date in wanted})
-    reported, absent = set(), set()
     with database.read() as session:
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start:start + _CHUNK]
-            reported |= {tuple(row) for row in session.execute(
-                select(Report.member_id, Report.work_date)
-                .where(Report.member_id.in_(chunk), Report.work_date.in_(dates)))}
-            absent |= {tuple(row) for row in session.execute(
-                select(Absence.team_id, Absence.member_id, Absence.work_date)
-                .where(Absence.member_id.in_(chunk), Absence.work_date.in_(dates)))}
+        reported, absent = snapshot.filed_by(session, {member_id for member_id, _d in wanted},
+                                             {work_date for _m, work_date in wanted})
     return reported & wanted, {row for row in absent if (row[1], row[2]) in wanted}
 
 
@@ -116,6 +107,6 @@ def run_still_missing(database, sources: SourceCache, run_id: int, work_date: da
         key_column = {"email": Member.email, "external_id": RosterEntry.external_id}.get(member_key, Member.username)
         members = [{"m": member_id, "k": key.lower() if key else None} for member_id, key in session.execute(
             select(Member.id, key_column).join(RosterEntry, RosterEntry.member_id == Member.id)
-            .where(Member.id.in_(run.missing), RosterEntry.team_id == run.team_id))]
+            .where(in_ids(session, Member.id, run.missing, "members"), RosterEntry.team_id == run.team_id))]
     check = Recheck(*_filed(database, {(m["m"], work_date) for m in members}), {work_date: sources.keys(work_date)})
     return bool(check.still_missing(members, work_date, run.team_id))

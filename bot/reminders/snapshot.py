@@ -130,7 +130,7 @@ def subscriptions_by_id(session: Session, ids: set[int]) -> dict[int, Sub]:
     if not ids:
         return {}
     rows = session.execute(select(*_SUB_COLUMNS).join(Team, Team.id == Subscription.team_id)
-                           .where(Subscription.id.in_(sorted(ids))))
+                           .where(in_ids(session, Subscription.id, ids, "subs")))
     return {row[0]: _sub(row) for row in rows}
 
 
