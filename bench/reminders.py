@@ -38,8 +38,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import event, insert, select, text, update
 
@@ -207,25 +209,16 @@ def plan_once(kind: str, scratch: Path, subscriptions: int, per_team: int, after
         with database.engine.begin() as connection:
             connection.execute(text("ANALYZE"))
     services = services_for(database)
-    statements = Counter()
-    reads = []
-
-    def count(connection, cursor, statement, parameters, context, executemany):
-        statements.update(["sql"])
-        if explain and statement.lstrip().upper().startswith("SELECT") and ("json_each" in statement
-                                                                             or "integer[]" in statement):
-            reads.append((statement, parameters))
-
-    event.listen(database.engine, "before_cursor_execute", count)
-    started = time.perf_counter()
-    lines = plan_tick(services, TickTime(AFTERNOON if afternoon else NOW), process_id())
-    elapsed = time.perf_counter() - started
-    event.remove(database.engine, "before_cursor_execute", count)
+    reads: list | None = [] if explain else None
+    with statements_of(database, reads) as statements:
+        started = time.perf_counter()
+        lines = plan_tick(services, TickTime(AFTERNOON if afternoon else NOW), process_id())
+        elapsed = time.perf_counter() - started
     with database.read() as session:
         # A run's DMs are one step row until delivery makes them: each counts here.
         messages = sum(len(payload["dms"]) if kind == "dms" else 1 for kind, payload in session.execute(
             select(OutboxMessage.kind, OutboxMessage.payload)))
-    for statement, parameters in reads:
+    for statement, parameters in reads or []:
         print_plan(database, statement, parameters)
     closing = None if afternoon else close_runs(services, database)
     services.background.shutdown(wait=False)
@@ -243,17 +236,31 @@ def close_runs(services, database: Database) -> tuple[float, int, int]:
         session.execute(insert(MissingStreak), [
             {"subscription_id": sub_id, "member_id": member_id, "streak": 1, "leaders_told": False}
             for sub_id, missing in runs for member_id in missing or []])
+    with statements_of(database) as statements:
+        started = time.perf_counter()
+        closed = finish_runs(services, TickTime(NOW))
+        elapsed = time.perf_counter() - started
+    return elapsed, len(closed), statements["sql"]
+
+
+@contextmanager
+def statements_of(database: Database, reads: list | None = None) -> Iterator[Counter]:
+    """The SQL statements run in the block, counted (``["sql"]``); given
+    ``reads``, the reads that take a set of ids are kept there for
+    ``--explain``."""
     statements = Counter()
 
     def count(connection, cursor, statement, parameters, context, executemany):
-        statements.update(["sql"])
+        statements["sql"] += 1
+        if reads is not None and statement.lstrip().upper().startswith("SELECT") and (
+                "json_each" in statement or "integer[]" in statement):
+            reads.append((statement, parameters))
 
     event.listen(database.engine, "before_cursor_execute", count)
-    started = time.perf_counter()
-    closed = finish_runs(services, TickTime(NOW))
-    elapsed = time.perf_counter() - started
-    event.remove(database.engine, "before_cursor_execute", count)
-    return elapsed, len(closed), statements["sql"]
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
 
 
 def print_plan(database: Database, statement: str, parameters) -> None:
