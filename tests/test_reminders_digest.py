@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from db.models import MissingStreak
+from db.models import Absence, MissingStreak
 from tests.reminder_helpers import ZWSP, Scene, mentions_in
 
 # 2026-11-23 (Mon) is Labour Thanksgiving Day in Japan; the team takes Wednesday off.
@@ -139,15 +139,22 @@ def test_the_emperor_sums_up_the_week_in_japanese(scene):
 
 def test_a_member_off_on_the_weeks_last_work_day_keeps_the_streak_before_it(scene):
     # Only members who filed or were off on the week's last work day are
-    # looked up (anyone else's streak is 0): dave, off on Friday, is one.
+    # looked up (anyone else's streak is 0): dave, off on Friday by his own
+    # word, and erin, whom the team marked off, are two.
     week_of_reports(scene)
-    scene.people("dave")
+    scene.people("dave", "erin")
     for day in (date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20), TUESDAY, THURSDAY):
         scene.report("dave", day)
+    for day in (date(2026, 11, 19), date(2026, 11, 20), TUESDAY, THURSDAY):
+        scene.report("erin", day)
     scene.absent("dave", FRIDAY)
+    with scene.database.write() as session:
+        session.add(Absence(member_id=scene.member_id("erin"), team_id=scene.team_id, work_date=FRIDAY,
+                            created_at=scene.clock()))
     scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
     scene.tick(MONDAY_9AM + timedelta(minutes=1))
     [digest] = digest_posts(scene)
     [streaks] = [line for line in digest.splitlines() if "streaks:" in line.lower() and "missing" not in line.lower()]
-    # Thu, Tue and the Wed-Fri before (Fri off, Wed the team's day off, Mon a holiday): 5, the longest
-    assert f"@{ZWSP}dave (5)" in streaks and streaks.index("dave") < streaks.index("alice")
+    # Thu, Tue and the Wed-Fri before (Fri off, Wed the team's day off, Mon a holiday): dave 5, erin 4
+    assert f"@{ZWSP}dave (5)" in streaks and f"@{ZWSP}erin (4)" in streaks
+    assert streaks.index("dave") < streaks.index("erin") < streaks.index("alice")

@@ -4,7 +4,10 @@ A stock SQLite build takes 32,766 bound parameters in a statement, and each
 id of an ``IN`` list is one: a tick that claims, plans, takes over, closes or
 releases more runs than that must pass their ids as one value
 (``db/idsets.py``). Here the limit is lowered to 40 and the tick has 60
-subscriptions, so any statement that binds an id per run fails."""
+subscriptions: a statement that bound an id per run, subscription or
+message would fail in the morning (claim, plan, send, recheck, close), in
+taking over a dead replica's claims (of live or of switched-off
+subscriptions) or in releasing them."""
 
 from __future__ import annotations
 
@@ -95,3 +98,15 @@ def test_more_claims_than_the_limit_are_released_when_planning_fails(scene):
     later = now + timedelta(minutes=5)
     release_claims(scene.services, claims, "dead", later)
     assert {run.lease_until.replace(tzinfo=later.tzinfo) for run in runs(scene)} == {later}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_more_dead_claims_of_switched_off_subscriptions_than_the_limit_are_skipped(scene):
+    dead_claims(scene)
+    for sub_id in scene.subs:
+        scene.change(sub_id, paused=True)
+    now = scene.clock()
+    scene.real_clock_reads(now)
+    scene.tick(now + timedelta(minutes=1))
+    assert {(run.state, run.reason) for run in runs(scene)} == {("skipped", "subscription off")}
+    assert scene.post_calls() == 0
