@@ -179,12 +179,12 @@ def test_a_planned_run_encodes_each_payload_as_the_dict_it_reads_as():
         sub = Sub(1, 1, "c1", "dev", "09:00", "Asia/Tokyo", "0,1,2,3,4", "JP", "previous", delivery, "emperor",
                   "en", 2, True, "", None, None)
         plan = plan_run(services, 5, sub, NOW.date(), roster, Filed(set(), set(), {}), {(1, 3): Missed(4, False, 1)},
-                        NOW, NOW + timedelta(hours=3), kept={2: 30})
+                        NOW, NOW + timedelta(hours=3), kept={2: 30}, local_date=NOW.date())
         assert len(plan.rows) >= 2
         for row in plan.rows:
             assert json.loads(row["payload"].encoded) == dict(row["payload"])
     nudge = plan_nudge(6, sub, "again 13:00", NOW.date(), roster, Filed(set(), set(), {}), {}, set(), NOW,
-                       NOW + timedelta(hours=3))
+                       NOW + timedelta(hours=3), local_date=NOW.date())
     [step] = nudge.rows
     assert step["kind"] == "dms" and json.loads(step["payload"].encoded) == dict(step["payload"])
 

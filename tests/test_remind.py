@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from bot.remind import NoSuchChannel, channel_subscription, remind, tick_instant
+from bot.tick import tick_lines
 from tests.reminder_helpers import TUESDAY_9AM, ZWSP, Scene
 
 MONDAY = date(2026, 11, 30)
@@ -156,3 +157,67 @@ def test_a_digest_sent_by_the_tick_that_skips_a_late_morning_is_shown_too(scene)
     lines = remind(scene.services, TUESDAY_9AM + timedelta(hours=8, minutes=5))
     assert lines[0].startswith(f"~dev (subscription {sub}): skipped: too late by 305 minutes")
     assert lines[1:] == [f"~dev (subscription {sub}): weekly digest: sent (up to work date 2026-11-30)"]
+
+
+def buttons_of(post: dict) -> str:
+    """A DM's buttons as a dry run prints them after its message ("" for a post without)."""
+    actions = [action for attachment in post.get("props", {}).get("attachments") or []
+               for action in attachment.get("actions") or []]
+    return "\n" + "  ".join(f"[{action['name']}]" for action in actions) if actions else ""
+
+
+def weekdays_before(day: date, count: int) -> list[date]:
+    days, day = [], day - timedelta(days=1)
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    return days
+
+
+@pytest.mark.parametrize("delivery", ["channel", "dm", "both"])
+def test_a_dry_run_words_every_message_as_the_run_then_sends_it(scene, delivery):
+    # The emperor has five wordings of a DM and of a channel reminder, three
+    # of the colder one for a miss that ends a long streak: each message must
+    # be previewed with the variant the real run picks.
+    scene.person("boss", leader=True)
+    scene.people("alice", "bob", "carol", "dave", "erin")
+    for day in weekdays_before(MONDAY, 12):  # alice's Monday miss ends a streak of twelve
+        scene.report("alice", day)
+    scene.subscribe(delivery=delivery, persona="emperor", escalate=0)
+    previewed = [message for line in tick_lines(scene.services, TUESDAY_9AM, dry_run=True)
+                 for message in line.messages]
+    assert scene.runs() == [] and scene.post_calls() == 0
+
+    scene.tick(TUESDAY_9AM)
+    sent_to_channel = [post["message"] for post in scene.channel_posts()]
+    dms = {name: [post["message"] + buttons_of(post) for post in scene.dms(name)] for name in scene.users}
+    compared = 0
+    for to, text in previewed:
+        if to.startswith("~"):
+            if text.startswith("(each missing member"):
+                continue  # channel mode's note on who Mattermost will say is outside the channel
+            assert text in sent_to_channel
+        else:
+            assert text in dms[to.split()[0].removeprefix("@")]
+        compared += 1
+    assert compared == len(sent_to_channel) + sum(len(posts) for posts in dms.values())
+    if delivery != "channel":
+        [broken] = [text for to, text in previewed if to.startswith("@alice")]
+        assert "12" in broken  # the streak her miss ends, as the colder wording says it
+
+
+def test_a_dry_run_of_a_nudge_words_it_as_the_nudge_then_sent(scene):
+    scene.person("boss", leader=True)
+    scene.people("alice", "bob", "carol", "dave")
+    scene.subscribe(delivery="dm", persona="emperor", again_times="13:00")
+    scene.tick(TUESDAY_9AM)
+    one_pm = TUESDAY_9AM + timedelta(hours=4)
+    scene.clock.set(one_pm)
+    scene.real_clock_reads(one_pm)
+    previewed = [message for line in tick_lines(scene.services, one_pm, dry_run=True) for message in line.messages]
+    assert len(previewed) == 5  # everyone, the leader too, is still missing
+    scene.tick(one_pm)
+    for to, text in previewed:
+        *_morning, nudge = scene.dms(to.split()[0].removeprefix("@"))
+        assert text == nudge["message"] + buttons_of(nudge)

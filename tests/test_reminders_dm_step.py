@@ -43,12 +43,23 @@ def test_planning_writes_one_row_for_a_runs_dms_and_delivery_makes_each_dm_from_
     for dm in dms:
         assert dm.state == "sent" and dm.run_id == run.id and dm.work_date == MONDAY
         assert dm.key == f"dm:{dm.recipient_user_id}:2026-11-30"
-        assert dm.payload["seed"] == f"run{run.id}:{dm.key}"
+        # seeded by the run itself (subscription, local date, slot), as a dry run seeds it
+        assert dm.payload["seed"] == f"{run.subscription_id}:2026-12-01::{dm.key}"
         assert dm.payload["member"]["u"] == dm.recipient_user_id and dm.payload["text_key"] == "reminder.dm"
         assert dm.payload["leaders"] == [[scene.users["boss"]["id"], "boss"]] and "dms" not in dm.payload
     for name in ("alice", "bob", "carol"):
         [post] = scene.dms(name)
         assert "`/report 2026-11-30" in post["message"]
+
+
+def test_a_step_planned_before_runs_carried_their_seed_seeds_its_dms_by_the_run_id(scene):
+    scene.subscribe(delivery="dm")
+    plan_tick(scene.services, TickTime(TUESDAY_9AM), process_id())
+    [step] = scene.outbox(kind="dms")
+    older = {name: value for name, value in step.payload.items() if name != "rs"}  # as an earlier nippo wrote it
+    rows = dm_rows({"payload": older, "run_id": step.run_id, "work_date": step.work_date, "deadline": step.deadline},
+                   TUESDAY_9AM)
+    assert sorted(row["payload"]["seed"] for row in rows) == sorted(f"run{step.run_id}:{row['key']}" for row in rows)
 
 
 def test_a_step_made_again_adds_no_dm_twice(scene):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.reminders.common import DIGEST
-from bot.reminders.plan import Filed, FiledOn, RunPlan, leaders_of, outbox_row
+from bot.reminders.common import DIGEST, DIGEST_SLOT
+from bot.reminders.plan import Filed, FiledOn, RunPlan, leaders_of, outbox_row, run_seed
 from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
 from persona import join, name
 
@@ -29,7 +29,7 @@ def long_missing_streak(sub: Sub) -> int:
 
 def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date, roster: list[Person],
                 filed: Filed, report_streaks: dict[int, int], missed: dict[tuple[int, int], Missed],
-                now: datetime, deadline: datetime) -> RunPlan:
+                now: datetime, deadline: datetime, *, local_date: date) -> RunPlan:
     """``days``: the work days from ``first`` to ``last``; ``report_streaks``:
     member -> streak as of the last of them."""
     plan = RunPlan(missing=[], expected=0)
@@ -43,7 +43,7 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
     payload = {
         "persona": sub.persona, "lang": sub.language, "sub": sub.id, "team": sub.team_id,
         "channel_id": sub.channel_id, "channel_name": sub.channel_name, "leaders": leaders_of(roster),
-        "seed": f"run{run_id}:digest", "date": days[-1].isoformat(),
+        "seed": f"{run_seed(sub.id, local_date, DIGEST_SLOT)}:digest", "date": days[-1].isoformat(),
         "first": first.isoformat(), "last": last.isoformat(), "rates": rates,
         "perfect": perfect,
         "streaks": [[m.username, report_streaks[m.member_id]] for m in by_streak[:TOP_STREAKS]],

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from bot.reminders.bulk import EncodedContext
 from bot.reminders.common import nudge_time, person
-from bot.reminders.plan import Filed, RunPlan, dm_step, leaders_of, who_is_missing
+from bot.reminders.plan import Filed, RunPlan, dm_step, leaders_of, run_seed, who_is_missing
 from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
 
 
@@ -24,14 +24,15 @@ def nudge_key(user_id: str, work_date: date, at: str) -> str:
 
 def plan_nudge(run_id: int, sub: Sub, slot: str, work_date: date, roster: list[Person], filed: Filed,
                streaks: dict[tuple[int, int], Missed], snoozed: set[tuple[str, date]], now: datetime,
-               deadline: datetime) -> RunPlan:
+               deadline: datetime, *, local_date: date) -> RunPlan:
     missing, expected = who_is_missing(roster, sub.team_id, work_date, filed)
     missing = [m for m in missing if (m.user_id, work_date) not in snoozed]
     plan = RunPlan(missing=missing, expected=expected)
     at = nudge_time(slot)
     common = {"persona": sub.persona, "lang": sub.language, "sub": sub.id, "team": sub.team_id,
               "channel_id": sub.channel_id, "channel_name": sub.channel_name, "leaders": leaders_of(roster),
-              "date": work_date.isoformat(), "x": sub.escalate, "again": at}
+              "date": work_date.isoformat(), "x": sub.escalate, "again": at,
+              "rs": run_seed(sub.id, local_date, slot)}
     dms = []
     for member in missing:
         # The morning run was sent, so its miss is counted already.

@@ -15,6 +15,7 @@ from bot.reminders.bulk import EncodedContext
 from bot.reminders.common import CHANNEL, DM, DMS, MEMBERSHIP, NOTICE, PENDING, SUMMARY, new_post_id, person
 from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
 from bot.reminders.texts import persona_for, split_channel
+from db.models import MORNING
 from db.streaks import LONG_STREAK
 
 
@@ -108,11 +109,26 @@ def leaders_of(roster: list[Person]) -> list[list[str]]:
     return [[m.user_id, m.username] for m in roster if m.leader]
 
 
+def run_seed(sub_id: int, local_date: date, slot: str) -> str:
+    """What a run's messages pick their persona variants by: the run itself
+    (its subscription, local date and slot), not its row's id, which a dry
+    run cannot know, so the preview words every message as the run will."""
+    return f"{sub_id}:{local_date.isoformat()}:{slot}"
+
+
+def message_seed(payload, run_id: int | None, key: str) -> str:
+    """The seed of a message a step makes (a DM of its run): the run's seed
+    and the message's key. A row planned before runs carried their seed
+    (``rs``) is seeded by its run id, as it was planned."""
+    return f"{payload.get('rs') or f'run{run_id}'}:{key}"
+
+
 def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Person], filed: Filed,
              streaks: dict[tuple[int, int], Missed], now: datetime, deadline: datetime,
-             kept: dict[int, int] | None = None) -> RunPlan:
+             kept: dict[int, int] | None = None, *, local_date: date) -> RunPlan:
     """``kept``: the work days in a row each missing member had reported
-    before ``work_date`` (the streak this miss would end), where known."""
+    before ``work_date`` (the streak this miss would end), where known;
+    ``local_date``: the run's (``run_seed``)."""
     kept = kept or {}
     missing, expected = who_is_missing(roster, sub.team_id, work_date, filed)
     plan = RunPlan(missing=missing, expected=expected)
@@ -121,7 +137,8 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
     common = {"persona": sub.persona, "lang": sub.language, "sub": sub.id, "team": sub.team_id,
               "channel_id": sub.channel_id,
               "channel_name": sub.channel_name, "leaders": leaders_of(roster), "date": work_date.isoformat(),
-              "x": sub.escalate, "expected": expected, "mention": sub.mention}
+              "x": sub.escalate, "expected": expected, "mention": sub.mention,
+              "rs": run_seed(sub.id, local_date, MORNING)}
 
     # A member's DM says nothing of the channel post: its rows
     # (tens of thousands on a big morning) leave that context out.
@@ -129,14 +146,17 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
 
     contexts = {DM: EncodedContext(dm_common), None: EncodedContext(common)}
 
-    def seed(key: str) -> str:  # what a message's persona variant is picked by
-        return f"run{run_id}:{key}"
+    def seed(name: str) -> str:  # what a message's persona variant is picked by
+        return f"{common['rs']}:{name}"
 
-    def add(key: str, kind: str, *, channel_id: str | None = None, recipient: str | None = None, **payload):
+    def add(name: str, kind: str, *, channel_id: str | None = None, recipient: str | None = None, **payload):
+        """``name``: the message within its run; its key puts the run's id after the name's first part."""
+        first, _, rest = name.partition(":")
+        key = f"{first}:{run_id}:{rest}" if rest else f"{first}:{run_id}"
         context = contexts[DM if kind == DM else None]
         plan.rows.append(outbox_row(key, kind, run_id=run_id, work_date=work_date, channel_id=channel_id,
                                     recipient=recipient, now=now, deadline=deadline,
-                                    payload=context.payload({"seed": seed(key), **payload})))
+                                    payload=context.payload({"seed": seed(name), **payload})))
 
     chased = []
     for member in missing:
@@ -149,15 +169,15 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
 
     if sub.delivery in ("channel", "both"):
         if not chased:
-            add(f"channel:{run_id}:0", CHANNEL, channel_id=sub.channel_id, members=[], part=0)
+            add("channel:0", CHANNEL, channel_id=sub.channel_id, members=[], part=0)
         else:
             persona = persona_for(services, sub.persona)
-            seed_for = lambda part: seed(f"channel:{run_id}:{part}")  # noqa: E731  (as add() seeds it)
+            seed_for = lambda part: seed(f"channel:{part}")  # noqa: E731  (as add() seeds it)
             base = {**common, "seed": seed_for(0)}
             for part, group in enumerate(split_channel(persona, base, chased, seed_for)):
-                add(f"channel:{run_id}:{part}", CHANNEL, channel_id=sub.channel_id, members=group, part=part)
+                add(f"channel:{part}", CHANNEL, channel_id=sub.channel_id, members=group, part=part)
         if sub.delivery == "channel" and chased:
-            add(f"membership:{run_id}", MEMBERSHIP, channel_id=sub.channel_id, members=chased)
+            add("membership", MEMBERSHIP, channel_id=sub.channel_id, members=chased)
     if sub.delivery in ("dm", "both") and chased:
         dms = []
         for entry in chased:  # a big morning has tens of thousands of DMs: one step row per run holds them
@@ -169,13 +189,13 @@ def plan_run(services, run_id: int, sub: Sub, work_date: date, roster: list[Pers
         plan.rows.append(dm_step(run_id, work_date, contexts[DM], dms, now, deadline))
     if sub.delivery == "dm":
         for user_id, _username in common["leaders"]:
-            add(f"summary:{run_id}:{user_id}", SUMMARY, recipient=user_id, members=chased)
+            add(f"summary:{user_id}", SUMMARY, recipient=user_id, members=chased)
     if plan.escalated:
         escalated = [e for e in chased if e["m"] in plan.escalated]
         for user_id, _username in common["leaders"]:
             others = [e for e in escalated if e["u"] != user_id]  # a leader hears about themselves in their own reminder
             if others:
-                add(f"escalation:{run_id}:{user_id}", NOTICE, recipient=user_id, text_key="leader.escalation",
+                add(f"escalation:{user_id}", NOTICE, recipient=user_id, text_key="leader.escalation",
                     members=others)
     return plan
 
@@ -194,7 +214,8 @@ def dm_rows(step: dict, now: datetime) -> list[dict]:
     payload, run_id, work_date = step["payload"], step["run_id"], step["work_date"]
     context = {name: value for name, value in payload.items() if name != "dms"}
     return [outbox_row(key, DM, run_id=run_id, work_date=work_date, channel_id=None, recipient=own["member"]["u"],
-                       now=now, deadline=step["deadline"], payload={**context, "seed": f"run{run_id}:{key}", **own})
+                       now=now, deadline=step["deadline"],
+                       payload={**context, "seed": message_seed(context, run_id, key), **own})
             for key, own in payload["dms"]]
 
 

@@ -29,7 +29,7 @@ from bot.reminders.inputs import Inputs, dates_of, gather
 from bot.reminders.notices import notice_rows
 from bot.reminders.nudge import plan_nudge
 from bot.reminders.plan import Filed, RunPlan, dm_rows, leaders_of, messages_in, plan_run, who_is_missing
-from bot.reminders.texts import channel_text, dm_text, notice_text, persona_for, praise_text, summary_text
+from bot.reminders.texts import channel_text, dm_text, leader_summary, notice_text, persona_for, praise_text
 from bot.sources import SourceUnavailable
 from db.idsets import in_ids
 from db.models import MORNING, OutboxMessage, ReminderRun
@@ -162,7 +162,8 @@ class _Planning:
                                    run_id=c.run_id, work_date=c.work_date)
             # its claimant died and nobody took over in time: what it would have sent is dropped
             unsent = sum(messages_in(r["kind"], r["payload"]) for r in plan_run(
-                services, c.run_id, c.sub, c.work_date, roster, filed, missed, now, c.deadline).rows
+                services, c.run_id, c.sub, c.work_date, roster, filed, missed, now, c.deadline,
+                local_date=c.local_date).rows
                 if r["kind"] in OUTCOME_ROW_KINDS)
             if not unsent:
                 return []
@@ -197,12 +198,12 @@ def _plan_one(services, c: Claim, roster: list, filed: Filed, missed: dict, inpu
     if c.slot == DIGEST_SLOT:
         week = dates_of(c)
         return plan_digest(c.run_id, c.sub, inputs.digest_days[c.run_id], min(week), max(week), roster, filed,
-                           inputs.digest_streaks.get(c.run_id, {}), missed, now, c.deadline)
+                           inputs.digest_streaks.get(c.run_id, {}), missed, now, c.deadline, local_date=c.local_date)
     if c.slot != MORNING:
         return plan_nudge(c.run_id, c.sub, c.slot, c.work_date, roster, filed, missed, inputs.snoozed, now,
-                          c.deadline)
+                          c.deadline, local_date=c.local_date)
     return plan_run(services, c.run_id, c.sub, c.work_date, roster, filed, missed, now, c.deadline,
-                    kept=inputs.kept.get(c.run_id))
+                    kept=inputs.kept.get(c.run_id), local_date=c.local_date)
 
 
 def insert_messages(session: Session, rows: list[dict]) -> None:
@@ -268,6 +269,12 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
     reported, absent = snapshot.filed(session, rosters, {d.run.work_date for d in live})
     filed = Filed(reported, absent, keys)
     streaks = snapshot.streaks(session, {d.sub.id for d in live})
+    # What the real tick reads besides (the streaks a miss would end, the
+    # snoozes a nudge waits for), for claims as the tick would make them.
+    previewed = {(due.sub.id, due.slot): Claim(-n, due.sub, due.run.local_date, due.run.work_date, due.deadline,
+                                               slot=due.slot)
+                 for n, due in enumerate(live, 1) if due.slot != DIGEST_SLOT and due.run.work_date not in unavailable}
+    inputs = gather(session, list(previewed.values()), rosters, filed)
     for due in dues:
         line = RunLine(None, due.sub.id, due.sub.channel_name, due.run.work_date, None, "dry-run", due.slot)
         if due.skip_reason:
@@ -277,13 +284,13 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
         elif due.slot == DIGEST_SLOT:
             line.status = "dry-run: would post the digest"
         else:
-            roster = rosters.get(due.sub.team_id, [])
+            roster, claimed = rosters.get(due.sub.team_id, []), previewed[(due.sub.id, due.slot)]
             if due.slot == MORNING:
                 plan = plan_run(services, 0, due.sub, due.run.work_date, roster, filed, streaks, tick.now,
-                                due.deadline)
-            else:  # a nudge; who has a snooze pending is left to the real tick
-                plan = plan_nudge(0, due.sub, due.slot, due.run.work_date, roster, filed, streaks, set(), tick.now,
-                                  due.deadline)
+                                due.deadline, kept=inputs.kept.get(claimed.run_id), local_date=due.run.local_date)
+            else:  # a nudge
+                plan = plan_nudge(0, due.sub, due.slot, due.run.work_date, roster, filed, streaks, inputs.snoozed,
+                                  tick.now, due.deadline, local_date=due.run.local_date)
             line.missing = len(plan.missing)
             line.messages = preview_messages(services, plan.rows, tick.now)
             if not line.messages:
@@ -305,11 +312,13 @@ def preview_messages(services, rows: list[dict], now) -> list[tuple[str, str]]:
             text = channel_text(persona, payload, members) if members else praise_text(persona, payload)
             messages.append((channel, text))
         elif kind == DM:
-            buttons = "  ".join(f"[{persona.say(LABEL_KEYS[a], payload['lang'])}]" for a in ACTIONS)
+            buttons = "  ".join(f"[{persona.say(LABEL_KEYS[a], payload['lang'], seed=payload['seed'])}]"
+                                for a in ACTIONS)  # labelled as the real DM's buttons
             messages.append((recipient, f"{dm_text(persona, payload)}\n{buttons}"))
         elif kind == SUMMARY:
-            text = summary_text(persona, payload, members) if members else praise_text(persona, payload)
-            messages.append((recipient, text))
+            text = leader_summary(persona, payload, members, row["recipient_user_id"])
+            if text is not None:  # not when the leader is the only one missing
+                messages.append((recipient, text))
         elif kind == NOTICE:
             messages.append((recipient, notice_text(persona, payload, members)))
         elif kind == MEMBERSHIP:

@@ -25,9 +25,9 @@ from bot.reminders.common import (CANCELLED, CHANNEL, DELIVERED, DIGEST, DM, DMS
 from bot.reminders.digest import digest_text
 from bot.reminders.limiter import Breaker
 from bot.reminders.outbox import Outcome, failed_target
-from bot.reminders.plan import dm_key, dm_rows, dm_text_key, outbox_row
-from bot.reminders.texts import (channel_text, dm_attachments, dm_text, failure_reason, notice_text, persona_for,
-                                 post_props, praise_text, summary_text)
+from bot.reminders.plan import dm_key, dm_rows, dm_text_key, message_seed, outbox_row
+from bot.reminders.texts import (channel_text, dm_attachments, dm_text, failure_reason, leader_summary, notice_text,
+                                 persona_for, post_props, praise_text)
 
 _RATE_LIMITED_TRIES = 50  # 429s waited out inline for one call at most (the lease usually ends it first)
 _MIN_DEFER = timedelta(seconds=1)  # past the tick's now, so this pass does not lease it again
@@ -180,11 +180,9 @@ class Sender:
         members = payload.get("members") or []
         remaining = check.still_missing(members, work_date, payload.get("team"))
         if kind == SUMMARY:
-            # A leader is never told about themselves in the third person: their own DM says it.
-            others = [m for m in remaining if m["u"] != message["recipient_user_id"]]
-            if remaining and not others:
+            text = leader_summary(persona, payload, remaining, message["recipient_user_id"])
+            if text is None:
                 return Outcome(CANCELLED, error="only the leader it was for is missing: their own DM says so")
-            text = summary_text(persona, payload, others) if others else praise_text(persona, payload)
             return text, persona, False
         if kind == CHANNEL:
             if remaining:
@@ -219,7 +217,7 @@ class Sender:
             rows.append(outbox_row(
                 key, DM, run_id=message["run_id"], work_date=work_date, channel_id=None, recipient=member["u"],
                 now=self._tick.now, deadline=message["deadline"],
-                payload={**base, "seed": f"run{message['run_id']}:{key}", "member": member,
+                payload={**base, "seed": message_seed(base, message["run_id"], key), "member": member,
                          "text_key": dm_text_key(member, payload.get("x", 0), outside=True)}))
         return Outcome(DELIVERED, new_rows=rows)
 

@@ -169,6 +169,16 @@ def dm_text(persona, payload: dict) -> str:
                        channel=f"~{payload.get('channel_name') or ''}")
 
 
+def leader_summary(persona, payload: dict, members: list[dict], leader_id: str) -> str | None:
+    """A dm-mode run's word to one leader on ``members``, the ones still
+    missing: never about the leader in the third person (their own DM says
+    it), so None when they are the only one; the praise when nobody is."""
+    others = [m for m in members if m["u"] != leader_id]
+    if members and not others:
+        return None
+    return summary_text(persona, payload, others) if others else praise_text(persona, payload)
+
+
 def summary_text(persona, payload: dict, members: list[dict]) -> str:
     """The leaders' one line: how many are missing and who, cut at a whole
     name with the rest counted if the team is huge."""
