@@ -121,8 +121,9 @@ class Persona:
         """The text of ``key`` in ``lang``, with ``params`` filled in.
 
         The variant is a stable function of (persona, key, seed): pass the same
-        seed — e.g. the run id and recipient — and a retry says the same thing;
-        vary it and mornings do not repeat.
+        seed — e.g. the run (subscription, local date, slot) and recipient —
+        and a retry, or a dry run before it, says the same thing; vary it and
+        mornings do not repeat.
 
         Give every placeholder the key allows (keys.MESSAGE_KEYS), not only the
         ones this variant happens to use: a missing one is a programming error
