@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from bot.remind import NoSuchChannel, channel_subscription, remind, tick_instant
+from bot.reminders import schedule_snooze
 from bot.tick import tick_lines
 from tests.reminder_helpers import TUESDAY_9AM, ZWSP, Scene
 
@@ -215,9 +216,37 @@ def test_a_dry_run_of_a_nudge_words_it_as_the_nudge_then_sent(scene):
     one_pm = TUESDAY_9AM + timedelta(hours=4)
     scene.clock.set(one_pm)
     scene.real_clock_reads(one_pm)
+    with scene.database.write() as session:  # bob asked to be reminded at 13:30: no nudge for him
+        schedule_snooze(session, scene.services, scene.users["bob"]["id"], MONDAY, one_pm + timedelta(minutes=30))
     previewed = [message for line in tick_lines(scene.services, one_pm, dry_run=True) for message in line.messages]
-    assert len(previewed) == 5  # everyone, the leader too, is still missing
+    assert sorted(to.split()[0] for to, _text in previewed) == ["@alice", "@boss", "@carol", "@dave"]
     scene.tick(one_pm)
+    assert len(scene.dms("bob")) == 1
     for to, text in previewed:
         *_morning, nudge = scene.dms(to.split()[0].removeprefix("@"))
         assert text == nudge["message"] + buttons_of(nudge)
+
+
+def test_a_dry_run_shows_a_member_on_two_rosters_the_one_dm_the_tick_sends(scene):
+    scene.people("alice", "bob")
+    ops, ops_team = second_team(scene)
+    scene.person("alice", team_id=ops_team, channel=ops)
+    scene.subscribe(delivery="dm", persona="emperor")
+    scene.subscribe(team_id=ops_team, delivery="dm", persona="emperor")
+    previewed = [message for line in tick_lines(scene.services, TUESDAY_9AM, dry_run=True)
+                 for message in line.messages if message[0].startswith("@alice")]
+    scene.tick(TUESDAY_9AM)
+    [dm] = scene.dms("alice")
+    assert [text for _to, text in previewed] == [dm["message"] + buttons_of(dm)]
+
+
+def test_a_dry_run_tells_no_leader_about_themselves(scene):
+    scene.person("boss", leader=True)
+    scene.people("alice")
+    scene.report("alice", MONDAY)
+    scene.subscribe(delivery="dm", persona="emperor")
+    previewed = [message for line in tick_lines(scene.services, TUESDAY_9AM, dry_run=True)
+                 for message in line.messages]
+    assert [to for to, _text in previewed] == ["@boss (direct message)"]  # their reminder, no summary
+    scene.tick(TUESDAY_9AM)
+    assert len(scene.dms("boss")) == 1

@@ -275,6 +275,7 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
                                                slot=due.slot)
                  for n, due in enumerate(live, 1) if due.slot != DIGEST_SLOT and due.run.work_date not in unavailable}
     inputs = gather(session, list(previewed.values()), rosters, filed)
+    previewed_keys: set[str] = set()  # a member on two rosters gets the first run's DM, as the real tick sends
     for due in dues:
         line = RunLine(None, due.sub.id, due.sub.channel_name, due.run.work_date, None, "dry-run", due.slot)
         if due.skip_reason:
@@ -292,17 +293,22 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
                 plan = plan_nudge(0, due.sub, due.slot, due.run.work_date, roster, filed, streaks, inputs.snoozed,
                                   tick.now, due.deadline, local_date=due.run.local_date)
             line.missing = len(plan.missing)
-            line.messages = preview_messages(services, plan.rows, tick.now)
+            line.messages = preview_messages(services, plan.rows, tick.now, previewed_keys)
             if not line.messages:
                 line.status = "dry-run: nothing to send (empty or all-absent roster)"
         lines.append(line)
     return lines
 
 
-def preview_messages(services, rows: list[dict], now) -> list[tuple[str, str]]:
-    """(to whom, text) of each planned outbox row, as it would be sent now."""
-    messages = []
+def preview_messages(services, rows: list[dict], now, seen: set[str] | None = None) -> list[tuple[str, str]]:
+    """(to whom, text) of each planned outbox row, as it would be sent now;
+    not a row whose key is in ``seen`` (the tick's earlier runs planned it
+    first), and each key shown is added there."""
+    messages, seen = [], set() if seen is None else seen
     for row in (dm for row in rows for dm in (dm_rows(row, now) if row["kind"] == DMS else [row])):
+        if row["key"] in seen:
+            continue
+        seen.add(row["key"])
         payload, kind = row["payload"], row["kind"]
         persona = persona_for(services, payload["persona"])
         members = payload.get("members") or []
