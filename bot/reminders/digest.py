@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.reminders.common import DIGEST, DIGEST_SLOT
-from bot.reminders.plan import Filed, FiledOn, RunPlan, leaders_of, outbox_row, run_seed
+from bot.reminders.plan import Filed, RunPlan, leaders_of, outbox_row, run_seed, who_is_missing
 from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
 from persona import join, name
 
@@ -33,11 +33,15 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
     """``days``: the work days from ``first`` to ``last``; ``report_streaks``:
     member -> streak as of the last of them."""
     plan = RunPlan(missing=[], expected=0)
-    counted, perfect = _count_week(roster, sub.team_id, [filed.day(day) for day in days])
-    rates = [[day.isoformat(), day_filed, expected] for day, (day_filed, expected) in zip(days, counted)]
-    plan.expected = sum(expected for _filed, expected in counted)
+    rates, missed_a_day = [], set()
+    for day in days:
+        missing, expected = who_is_missing(roster, sub.team_id, day, filed)
+        rates.append([day.isoformat(), expected - len(missing), expected])
+        plan.expected += expected
+        missed_a_day.update(m.member_id for m in missing)
     if plan.expected == 0:
         return plan  # an empty or all-absent roster: nothing to sum up
+    filed_on = [filed.day(day) for day in days]
     by_streak = sorted((m for m in roster if report_streaks.get(m.member_id, 0) >= 2),
                        key=lambda m: (-report_streaks[m.member_id], m.username))
     payload = {
@@ -45,7 +49,9 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
         "channel_id": sub.channel_id, "channel_name": sub.channel_name, "leaders": leaders_of(roster),
         "seed": f"{run_seed(sub.id, local_date, DIGEST_SLOT)}:digest", "date": days[-1].isoformat(),
         "first": first.isoformat(), "last": last.isoformat(), "rates": rates,
-        "perfect": perfect,
+        # never missing (each day filed or off), and filed at least once
+        "perfect": [m.username for m in roster if m.member_id not in missed_a_day
+                    and any(day.has_reported(m) for day in filed_on)],
         "streaks": [[m.username, report_streaks[m.member_id]] for m in by_streak[:TOP_STREAKS]],
         "missing": [m.username for m in roster
                     if missed.get((sub.id, m.member_id), NEVER_MISSED).streak >= long_missing_streak(sub)],
@@ -54,31 +60,6 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
                                 channel_id=sub.channel_id, recipient=None, now=now, deadline=deadline,
                                 payload=payload))
     return plan
-
-
-def _count_week(roster: list[Person], team_id: int, days: list[FiledOn]) -> tuple[list[tuple], list[str]]:
-    """(each day's (filed, expected), the usernames of who reported every
-    work day a report was due, days off excused, and at least one). A report
-    wins over an absence, as in who_is_missing. One pass over the roster: ten
-    thousand digests at once walk half a million member-days."""
-    reports, due = [0] * len(days), [0] * len(days)
-    sets = [(day.reported, day.outside_keys, day.absent_everywhere, day.absent_from.get(team_id, frozenset()))
-            for day in days]
-    perfect = []
-    for member in roster:
-        member_id, key = member.member_id, member.key
-        every, reported_once = True, False
-        for n, (reported, outside, off, off_here) in enumerate(sets):
-            if member_id in reported or (key is not None and key in outside):
-                reports[n] += 1
-                due[n] += 1
-                reported_once = True
-            elif member_id not in off and member_id not in off_here:
-                due[n] += 1
-                every = False
-        if every and reported_once:
-            perfect.append(member.username)
-    return list(zip(reports, due)), perfect
 
 
 def digest_text(persona, payload: dict) -> str:
