@@ -300,11 +300,11 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
     return lines
 
 
-def preview_messages(services, rows: list[dict], now, seen: set[str] | None = None) -> list[tuple[str, str]]:
+def preview_messages(services, rows: list[dict], now, seen: set[str]) -> list[tuple[str, str]]:
     """(to whom, text) of each planned outbox row, as it would be sent now;
     not a row whose key is in ``seen`` (the tick's earlier runs planned it
     first), and each key shown is added there."""
-    messages, seen = [], set() if seen is None else seen
+    messages = []
     for row in (dm for row in rows for dm in (dm_rows(row, now) if row["kind"] == DMS else [row])):
         if row["key"] in seen:
             continue
