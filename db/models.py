@@ -205,8 +205,10 @@ class ReminderRun(Base):
     The slot says which reminder of the day: ``''`` the morning run, ``'again
     HH:MM'`` a nudge, ``'digest'`` the weekly digest. Whatever counts mornings
     (escalation, chased dates, the work date of today's run) reads slot ``''``.
-    Inserting the row is the claim; ``lease_until`` lets another replica take
-    over a run whose claimant died between claiming and planning.
+    A tick writes the row once, already planned, in the transaction that
+    plans it: the unique key lets one process have it. A row left claimed
+    (waiting for the report source, or its planning failed) holds a lease;
+    ``lease_until`` lets another replica take it over when that runs out.
     """
 
     __tablename__ = "reminder_runs"
@@ -255,7 +257,9 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_runs.id", ondelete="CASCADE"))
+    # Checked at commit by a tick, which writes a run after its messages (migration 0005).
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_runs.id", ondelete="CASCADE", deferrable=True,
+                                                          initially="IMMEDIATE"))
     kind: Mapped[str] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(64))  # None: a DM to recipient_user_id
     recipient_user_id: Mapped[str | None] = mapped_column(String(64))
