@@ -1,6 +1,6 @@
 """One scheduler tick: the function the scheduler thread and ``nippo remind`` share.
 
-A tick plans the runs that are due (claim, then plan, each its own short
+A tick plans the runs that are due (claimed and planned in one short write
 transaction), delivers whatever the outbox owes at the tick's time (new
 reminders, retries, snoozes coming due), then closes the runs that are done.
 The tick's ``now`` drives all of it; only leases, and taking over or
@@ -14,11 +14,12 @@ import logging
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from bot.reminders.claim import claim, due_runs, take_over
+from bot.reminders import snapshot
+from bot.reminders.claim import due_runs
 from bot.reminders.common import FAILED, TickTime, delivery_options, process_id
 from bot.reminders.delivery import deliver
 from bot.reminders.finish import finish_runs
-from bot.reminders.planner import RunLine, plan_claims, preview, release_claims
+from bot.reminders.planner import RunLine, plan_due, preview
 
 log = logging.getLogger("nippo.tick")
 
@@ -32,16 +33,10 @@ def plan_tick(services, tick: TickTime, owner: str | None = None,
     with collection_paused():
         with services.database.read() as session:
             dues, subs = due_runs(session, tick.now, catchup, only)
-        with services.database.write() as session:
-            claims, skipped = claim(session, dues, tick, owner)
-            claims += take_over(session, tick, owner, subs, only)
-        lines = [RunLine(None, d.sub.id, d.sub.channel_name, d.run.work_date, None, f"skipped ({d.skip_reason})",
-                         d.slot) for d in skipped]
-        try:
-            return lines + plan_claims(services, tick, owner, claims)
-        except Exception:
-            release_claims(services, claims, owner, tick.real_now())
-            raise
+            stale = snapshot.stale_claims(session, tick.real_now())  # claims whose lease ran out
+        if not dues and not stale:
+            return []  # most minutes: nothing to claim, and no write transaction
+        return plan_due(services, tick, owner, dues, stale, subs, only)
 
 
 @contextmanager

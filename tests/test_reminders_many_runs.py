@@ -1,13 +1,13 @@
 """A tick of more runs than SQLite takes parameters in one statement.
 
 A stock SQLite build takes 32,766 bound parameters in a statement, and each
-id of an ``IN`` list is one: a tick that claims, plans, takes over, closes or
-releases more runs than that must pass their ids as one value
+id of an ``IN`` list is one: a tick that claims, plans, takes over or closes
+more runs than that must pass their ids as one value
 (``db/idsets.py``). Here the limit is lowered to 40 and the tick has 60
 subscriptions: a statement that bound an id per run, subscription or
-message would fail in the morning (claim, plan, send, recheck, close), in
+message would fail in the morning (claim, plan, send, recheck, close) or in
 taking over a dead replica's claims (of live or of switched-off
-subscriptions) or in releasing them."""
+subscriptions)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
-from bot.reminders import snapshot
-from bot.reminders.claim import Claim
-from bot.reminders.planner import release_claims
 from bot.reminders.snapshot import stale_claims
 from db.models import ReminderRun
 from tests.reminder_helpers import TUESDAY_9AM, Scene
@@ -85,19 +82,6 @@ def test_more_stale_claims_than_the_limit_are_taken_over(scene):
     lines = scene.tick(now + timedelta(minutes=1))
     assert len(lines) == TEAMS and all(line.endswith(": sent") for line in lines), lines[:3]
     assert {(run.state, run.claimed_by != "dead") for run in runs(scene)} == {("sent", True)}
-
-
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_more_claims_than_the_limit_are_released_when_planning_fails(scene):
-    dead_claims(scene)
-    now = scene.clock()
-    with scene.database.read() as session:
-        subs = snapshot.subscriptions_by_id(session, set(scene.subs))
-    claims = [Claim(run.id, subs[run.subscription_id], run.local_date, run.work_date, run.deadline)
-              for run in runs(scene)]
-    later = now + timedelta(minutes=5)
-    release_claims(scene.services, claims, "dead", later)
-    assert {run.lease_until.replace(tzinfo=later.tzinfo) for run in runs(scene)} == {later}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -229,3 +229,49 @@ def test_the_scheduler_thread_runs_the_same_tick(scene):
     assert tick(TUESDAY_9AM, should_stop=lambda: False)[0].endswith("missing 2: sent")
     assert tick(TUESDAY_9AM + timedelta(minutes=1)) == []
     assert len(scene.channel_posts()) == 1
+
+
+def test_a_tick_whose_writing_fails_leaves_no_run_and_the_next_tick_plans_it(scene):
+    """The runs are claimed and planned in one transaction: a database error
+    on the way rolls back the claim too, so nothing waits for a lease."""
+    from sqlalchemy import event
+
+    scene.subscribe(delivery="both")
+
+    def refuse_the_outbox(connection, cursor, statement, parameters, context, executemany):
+        if "outbox" in statement and statement.lstrip().upper().startswith(("INSERT", "COPY")):
+            raise RuntimeError("disk full")
+
+    event.listen(scene.database.engine, "before_cursor_execute", refuse_the_outbox)
+    try:
+        with pytest.raises(Exception, match="disk full"):
+            scene.tick(TUESDAY_9AM)
+    finally:
+        event.remove(scene.database.engine, "before_cursor_execute", refuse_the_outbox)
+    assert scene.runs() == [] and scene.outbox() == [] and scene.channel_posts() == []
+    lines = scene.later(minutes=1)
+    assert lines[0].endswith("missing 2: sent")
+    assert [r.state for r in scene.runs()] == ["sent"] and len(scene.channel_posts()) == 1
+
+
+def test_a_run_another_process_had_after_this_one_read_it_is_not_planned_twice(scene, monkeypatch):
+    """Between reading which runs are due and its turn to write, another
+    replica claimed the morning: the tick looks again once it holds the turn."""
+    from bot.reminders import claim as claiming
+    from db.models import ReminderRun
+
+    sub_id = scene.subscribe()
+    read_due = claiming.due_runs
+
+    def due_then_had_elsewhere(session, now, catchup, only=None):
+        found = read_due(session, now, catchup, only)
+        with scene.database.write() as other:
+            other.add(ReminderRun(subscription_id=sub_id, local_date=date(2026, 12, 1), work_date=date(2026, 11, 30),
+                                  state="planned", claimed_by="other-replica", scheduled_at=TUESDAY_9AM,
+                                  deadline=TUESDAY_9AM + timedelta(hours=3), created_at=TUESDAY_9AM, missing=[]))
+        return found
+
+    monkeypatch.setattr("bot.tick.due_runs", due_then_had_elsewhere)
+    scene.tick(TUESDAY_9AM)  # closes the other replica's run too: it had nothing to send
+    assert [(r.claimed_by, r.missing) for r in scene.runs()] == [("other-replica", [])]
+    assert scene.outbox() == [] and scene.channel_posts() == []

@@ -1,11 +1,16 @@
 """Which runs are due, and claiming them.
 
-Inserting the ReminderRun row is the claim: the unique (subscription, local
-date, slot) lets exactly one process in, whatever the replicas, restarts or
-mid-day changes to the subscription; a run recorded as skipped counts as had.
-A claim holds a lease so a claimant that dies is taken over; leases are
-judged by the real clock, so a tick played ahead of time never takes over a
-claim that is still held.
+A run's row is written once, already planned, by the transaction that plans
+it (bot/reminders/planner.py); the unique (subscription, local date, slot)
+lets exactly one process have it, whatever the replicas, restarts or
+mid-day changes to the subscription, and a run recorded as skipped counts as
+had. Only one process plans at a time (PostgreSQL: an advisory lock; SQLite:
+its one writer), and it looks again at what was had once it holds that turn
+(``still_due``): the runs found due before then may have been had since. A
+run left claimed (waiting for the report source, or its planning failed)
+holds a lease, so another process takes it over when that runs out; leases
+are judged by the real clock, so a tick played ahead of time never takes
+over a claim that is still held.
 
 Besides the morning run (slot ``''``) a day may have nudges (``'again
 HH:MM'``, in dm and both modes, after a morning run that was sent) and a week
@@ -19,12 +24,11 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from bot import calendar
 from bot.reminders import snapshot
-from bot.reminders.bulk import insert_ignoring_conflicts
 from bot.reminders.common import CLAIMED, DIGEST_SLOT, FAILED, RUN_LEASE, SENT, SKIPPED, TickTime, nudge_slot
 from bot.reminders.snapshot import Sub
 from db.idsets import in_ids
@@ -55,8 +59,10 @@ class Claim(NamedTuple):
     local_date: date
     work_date: date
     deadline: datetime
-    reason: str | None = None  # why an earlier try did not plan it
+    reason: str | None = None  # why an earlier try did not plan it (a new run: why it is skipped)
     slot: str = MORNING
+    # A new run's; its row is written with its plan. None: a run taken over, whose row is there.
+    scheduled_at: datetime | None = None
 
 
 def due_runs(session: Session, now: datetime, catchup: timedelta,
@@ -73,12 +79,17 @@ def due_runs(session: Session, now: datetime, catchup: timedelta,
             candidates += _candidates(sub, sub.schedule(off.get(sub.team_id, frozenset())), now, catchup, timings)
         except Exception:  # a setting the calendar refuses (only old rows): the others still run
             log.exception("subscription %s: cannot compute its schedule; skipped", sub.id)
-    dates = {due.run.local_date for due in candidates}
+    return still_due(session, candidates), {s.id: s for s in subs}
+
+
+def still_due(session: Session, dues: list[Due]) -> list[Due]:
+    """The runs no process has had: one query, whatever their number."""
+    dates = {due.run.local_date for due in dues}
     # A digest looks back a week: one in the six days before means this week had it.
-    dates |= {due.run.local_date - timedelta(days=n) for due in candidates if due.slot == DIGEST_SLOT
+    dates |= {due.run.local_date - timedelta(days=n) for due in dues if due.slot == DIGEST_SLOT
               for n in range(1, calendar.DIGEST_GAP.days)}
     had = snapshot.runs_on(session, dates)
-    return [d for d in (_judged(d, had) for d in candidates) if d is not None], {s.id: s for s in subs}
+    return [d for d in (_judged(d, had) for d in dues) if d is not None]
 
 
 def _candidates(sub: Sub, schedule: calendar.Schedule, now: datetime, catchup: timedelta,
@@ -133,31 +144,30 @@ def _judged(due: Due, had: dict) -> Due | None:
     return due
 
 
-def claim(session: Session, dues: list[Due], tick: TickTime, owner: str) -> tuple[list[Claim], list[Due]]:
-    """Insert the runs: late ones as skipped, the rest claimed by ``owner``.
-    Returns what this process won; another process's row makes ours vanish."""
-    now = tick.now
-    lease = tick.lease(RUN_LEASE)
-    rows = [{
-        "subscription_id": due.sub.id, "local_date": due.run.local_date, "slot": due.slot,
-        "work_date": due.run.work_date, "state": SKIPPED if due.skip_reason else CLAIMED, "reason": due.skip_reason,
-        "claimed_by": owner, "lease_until": None if due.skip_reason else lease,
-        "scheduled_at": due.run.scheduled_at, "deadline": due.deadline, "created_at": now,
-        "finished_at": now if due.skip_reason else None,
-    } for due in dues]
-    won = {(sub_id, slot): run_id for sub_id, slot, run_id in insert_ignoring_conflicts(
-        session, ReminderRun, rows, returning=("subscription_id", "slot", "id"))}
+def claim(session: Session, dues: list[Due]) -> tuple[list[Claim], list[Claim]]:
+    """The runs to plan and those to record as skipped, each with the id its
+    row will have; nothing is written yet (the planner writes each row with
+    its plan). To be called in the transaction that writes them, once no
+    other process can (see ``still_due``)."""
     claims, skipped = [], []
-    for due in dues:
-        run_id = won.get((due.sub.id, due.slot))
-        if run_id is None:
-            continue
-        if due.skip_reason:
-            skipped.append(due)
-        else:
-            claims.append(Claim(run_id, due.sub, due.run.local_date, due.run.work_date, due.deadline,
-                                slot=due.slot))
+    for run_id, due in zip(new_run_ids(session, len(dues)), dues):
+        claimed = Claim(run_id, due.sub, due.run.local_date, due.run.work_date, due.deadline, due.skip_reason,
+                        due.slot, due.run.scheduled_at)
+        (skipped if due.skip_reason else claims).append(claimed)
     return claims, skipped
+
+
+def new_run_ids(session: Session, count: int) -> list[int]:
+    """``count`` ids no other run has or will be given: the outbox rows name
+    their run before its row is written."""
+    if not count:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('reminder_runs', 'id'))"
+                                         " FROM generate_series(1, :count)"), {"count": count}))
+    # SQLite: this transaction is its one writer until it ends, and the ids follow the highest there is
+    highest = session.scalar(select(func.max(ReminderRun.id))) or 0
+    return list(range(highest + 1, highest + count + 1))
 
 
 def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub],

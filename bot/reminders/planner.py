@@ -1,9 +1,16 @@
-"""Claimed runs become outbox messages, in one short write transaction.
+"""Due runs become outbox messages, in one write transaction that claims them.
 
 The outside report source is asked first, outside any transaction: it may be
-slow or down. A run whose source cannot answer stays claimed and is tried
-again next tick, until its catch-up window closes; then it fails and the
-leaders are told the check could not be made (docs/report-sources.md).
+slow or down. A run whose source cannot answer is recorded as claimed and is
+tried again next tick, until its catch-up window closes; then it fails and
+the leaders are told the check could not be made (docs/report-sources.md).
+
+Then, in one transaction: the runs still due (another process may have had
+some since they were read) and the claims whose lease ran out are this
+process's; their outbox rows are written as they are planned, and each run's
+row follows with the state its planning gave it (the foreign key from the
+outbox to its run is checked at commit). Nothing is left half done: a
+failure rolls all of it back, and the next tick plans it afresh.
 """
 
 from __future__ import annotations
@@ -13,16 +20,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable, Iterator
 
-from sqlalchemy import select, text, update
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.buttons import ACTIONS, LABEL_KEYS
 from bot.reminders import snapshot
-from bot.reminders.claim import Claim
+from bot.reminders.claim import Claim, Due, claim, still_due, take_over
 from bot.reminders.bulk import insert_rows, update_by_id
 from bot.reminders.common import (
-    CHANNEL, CLAIMED, DIGEST_SLOT, DM, DMS, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_ROW_KINDS, PLANNED, SKIPPED,
-    SOURCE_RETRY, SUMMARY, UNDELIVERABLE, TickTime, nudge_time,
+    CHANNEL, CLAIMED, DIGEST_SLOT, DM, DMS, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_ROW_KINDS, PLANNED, RUN_LEASE,
+    SKIPPED, SOURCE_RETRY, SUMMARY, UNDELIVERABLE, TickTime, nudge_time,
 )
 from bot.reminders.digest import plan_digest
 from bot.reminders.inputs import Inputs, dates_of, gather
@@ -31,14 +38,15 @@ from bot.reminders.nudge import plan_nudge
 from bot.reminders.plan import Filed, RunPlan, dm_rows, leaders_of, messages_in, plan_run, who_is_missing
 from bot.reminders.texts import channel_text, dm_text, leader_summary, notice_text, persona_for, praise_text
 from bot.sources import SourceUnavailable
-from db.idsets import in_ids
 from db.models import MORNING, OutboxMessage, ReminderRun
 
 log = logging.getLogger("nippo.reminders")
 
 WAITING = "source unreachable"
-# The PostgreSQL advisory lock a replica holds while it writes a tick's plan (db.migrate's is another).
+# The PostgreSQL advisory lock a replica holds while it claims and plans a tick (db.migrate's is another).
 PLANNING_LOCK_ID = 0x6E6970706F01
+# The foreign key a tick checks at commit: a run's row is written after its messages (migration 0005).
+OUTBOX_RUN_KEY = "outbox_run_id_fkey"
 # What a DM row taken over by another run's plan gets from the new row.
 _REOPENED = ("run_id", "payload", "state", "not_before", "deadline", "pending_post_id", "created_at")
 
@@ -83,27 +91,40 @@ def outside_keys(source, work_dates: set[date]) -> tuple[dict, set]:
     return keys, unavailable
 
 
-def plan_claims(services, tick: TickTime, owner: str, claims: list[Claim]) -> list[RunLine]:
-    if not claims:
-        return []
-    keys, unavailable = outside_keys(services.source, {d for c in claims if c.deadline >= tick.now
-                                                       for d in dates_of(c)})
+def plan_due(services, tick: TickTime, owner: str, dues: list[Due], stale: list[snapshot.Stale], subs: dict,
+             only: frozenset[int] | None = None) -> list[RunLine]:
+    """Claim and plan ``dues`` and the claims whose lease ran out (``stale``,
+    as read with them: the source is asked about their dates too)."""
+    asked = {d for c in _asked_about(dues, stale, subs) if c.deadline >= tick.now for d in dates_of(c)}
+    keys, unavailable = outside_keys(services.source, asked)
     with services.database.write() as session:
-        return _plan(services, session, tick, owner, claims, keys, unavailable)
+        if session.get_bind().dialect.name == "postgresql":
+            # One replica plans at a time: the outbox rows stream in as they are
+            # planned, in no order two replicas could agree on, and a member on
+            # two rosters planned at once would otherwise deadlock them.
+            session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PLANNING_LOCK_ID})
+            session.execute(text(f"SET CONSTRAINTS {OUTBOX_RUN_KEY} DEFERRED"))
+        else:
+            session.execute(text("PRAGMA defer_foreign_keys = ON"))  # until this transaction ends
+        claims, skipped = claim(session, still_due(session, dues))
+        claims += take_over(session, tick, owner, subs, only)
+        if services.source is not None:  # a claim taken over since the source was asked waits for the next tick
+            unavailable |= {d for c in claims if c.deadline >= tick.now for d in dates_of(c)} - asked
+        return _plan(services, session, tick, owner, claims, skipped, keys, unavailable)
 
 
-def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[Claim], keys: dict,
-          unavailable: set) -> list[RunLine]:
-    # Every run this process holds, not a list of ids: that query's plan needs no statistics.
-    owned_query = select(ReminderRun.id).where(ReminderRun.claimed_by == owner, ReminderRun.state == CLAIMED)
-    if session.get_bind().dialect.name == "postgresql":
-        # One replica plans at a time: the outbox rows stream in as they are
-        # planned, in no order two replicas could agree on, and a member on
-        # two rosters planned at once would otherwise deadlock them.
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PLANNING_LOCK_ID})
-        owned_query = owned_query.with_for_update()
-    owned = set(session.scalars(owned_query))
-    claims = [c for c in claims if c.run_id in owned]
+def _asked_about(dues: list[Due], stale: list[snapshot.Stale], subs: dict) -> Iterator[Claim]:
+    """The runs the tick is about to claim, as claims (their ids are not known yet)."""
+    for due in dues:
+        if not due.skip_reason:
+            yield Claim(0, due.sub, due.run.local_date, due.run.work_date, due.deadline, slot=due.slot)
+    for s in stale:
+        if s.subscription_id in subs:  # the others are recorded as skipped
+            yield Claim(s.run_id, subs[s.subscription_id], s.local_date, s.work_date, s.deadline, s.reason, s.slot)
+
+
+def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[Claim], skipped: list[Claim],
+          keys: dict, unavailable: set) -> list[RunLine]:
     team_ids = {c.sub.team_id for c in claims}
     rosters = snapshot.rosters(session, team_ids, getattr(services.source, "member_key", "username"))
     reported, absent = snapshot.filed(session, rosters, {d for c in claims for d in dates_of(c)})
@@ -115,10 +136,31 @@ def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[C
     # The rows are made as the database takes them: on PostgreSQL the server
     # stores one batch while the next is planned.
     stream_messages(session, planning.rows(claims))
-    # One statement per shape of row, not per run.
-    for shape in {tuple(u) for u in planning.updates}:
-        update_by_id(session, ReminderRun, [u for u in planning.updates if tuple(u) == shape])
-    return planning.lines
+    for c in skipped:
+        planning.states[c.run_id] = {"state": SKIPPED, "reason": c.reason, "lease_until": None, "finished_at": tick.now}
+    write_runs(session, claims + skipped, planning.states, tick, owner)
+    return [RunLine(c.run_id, c.sub.id, c.sub.channel_name, c.work_date, None, f"skipped ({c.reason})", c.slot)
+            for c in skipped] + planning.lines
+
+
+def write_runs(session: Session, claims: list[Claim], states: dict[int, dict], tick: TickTime, owner: str) -> None:
+    """Each run's row as planning left it (``states``: run id -> columns): a
+    new run's inserted whole, a taken-over run's updated. A few statements,
+    whatever the number of runs. A new run another process has had (one that
+    claims without waiting its turn) stops the transaction: nothing of it is kept."""
+    new, taken = [], []
+    for c in claims:
+        if c.scheduled_at is None:
+            taken.append({"id": c.run_id, **states[c.run_id]})
+        else:
+            new.append({"id": c.run_id, "subscription_id": c.sub.id, "local_date": c.local_date, "slot": c.slot,
+                        "work_date": c.work_date, "claimed_by": owner, "scheduled_at": c.scheduled_at,
+                        "deadline": c.deadline, "created_at": tick.now, "reason": None, "missing": None,
+                        **states[c.run_id]})
+    insert_rows(session, ReminderRun, new, on_conflict="")
+    # One statement per shape of row: what a state does not name (a waiting run's missing) stays as it was.
+    for shape in {tuple(row) for row in taken}:
+        update_by_id(session, ReminderRun, [row for row in taken if tuple(row) == shape])
 
 
 @dataclass
@@ -134,7 +176,7 @@ class _Planning:
     inputs: Inputs
     unavailable: set
     lines: list[RunLine] = field(default_factory=list)
-    updates: list[dict] = field(default_factory=list)
+    states: dict[int, dict] = field(default_factory=dict)  # run id -> the columns of its row planning set
 
     def rows(self, claims: list[Claim]) -> Iterator[dict]:
         for c in claims:
@@ -142,15 +184,14 @@ class _Planning:
 
     def _rows_of(self, c: Claim) -> list[dict]:
         now, services, filed, missed = self.tick.now, self.services, self.filed, self.missed
-        unavailable, updates = self.unavailable, self.updates
+        unavailable, states = self.unavailable, self.states
         roster = self.rosters.get(c.sub.team_id, [])
         line = RunLine(c.run_id, c.sub.id, c.sub.channel_name, c.work_date, None, "", c.slot)
         self.lines.append(line)
         if now > c.deadline:
             waited = bool(dates_of(c) & unavailable) or c.reason == WAITING
             reason = WAITING if waited else "not planned in time"
-            updates.append({"id": c.run_id, "state": FAILED, "reason": reason, "lease_until": None,
-                            "finished_at": now})
+            states[c.run_id] = {"state": FAILED, "reason": reason, "lease_until": None, "finished_at": now}
             line.status = f"failed ({reason})"
             if c.slot != MORNING:
                 return []  # the morning run told the leaders whatever there was to tell
@@ -170,24 +211,24 @@ class _Planning:
             return notice_rows(f"dropped:{c.run_id}", context, "leader.dropped", now, run_id=c.run_id,
                                work_date=c.work_date, params={"count": unsent})
         if dates_of(c) & unavailable:
-            updates.append({"id": c.run_id, "state": CLAIMED, "reason": WAITING,
-                            "lease_until": self.tick.lease(SOURCE_RETRY), "finished_at": None})
+            states[c.run_id] = {"state": CLAIMED, "reason": WAITING, "lease_until": self.tick.lease(SOURCE_RETRY),
+                                "finished_at": None}
             line.status = "waiting (source unreachable)"
             return []
         if c.slot == DIGEST_SLOT and not self.inputs.digest_days.get(c.run_id):
             # a team day off since it was claimed left the week without a work day
-            updates.append({"id": c.run_id, "state": SKIPPED, "reason": "no work day", "lease_until": None,
-                            "finished_at": now})
+            states[c.run_id] = {"state": SKIPPED, "reason": "no work day", "lease_until": None, "finished_at": now}
             line.status = "skipped (no work day)"
             return []
         try:
             plan = _plan_one(services, c, roster, filed, missed, self.inputs, now)
         except Exception:  # one bad subscription must not stop the others; its lease runs out, then a retry
             log.exception("planning run %s of subscription %s failed", c.run_id, c.sub.id)
+            states[c.run_id] = {"state": CLAIMED, "lease_until": self.tick.lease(RUN_LEASE), "finished_at": None}
             line.status = "error (planning failed; retried when its claim expires)"
             return []
-        updates.append({"id": c.run_id, "state": PLANNED, "reason": None, "lease_until": None,
-                        "missing": [m.member_id for m in plan.missing], "finished_at": None})
+        states[c.run_id] = {"state": PLANNED, "reason": None, "lease_until": None,
+                            "missing": [m.member_id for m in plan.missing], "finished_at": None}
         if c.slot != DIGEST_SLOT:
             line.missing = len(plan.missing)
         line.status = "planned"
@@ -247,15 +288,6 @@ def _reopen_clause() -> str:
 
 
 _REOPEN_UNDELIVERED = _reopen_clause()
-
-
-def release_claims(services, claims: list[Claim], owner: str, now) -> None:
-    """Planning failed (a database error): let the next tick, anywhere, try again at once."""
-    with services.database.write() as session:
-        session.execute(update(ReminderRun)
-                        .where(in_ids(session, ReminderRun.id, [c.run_id for c in claims], "runs"),
-                               ReminderRun.claimed_by == owner, ReminderRun.state == CLAIMED)
-                        .values(lease_until=now).execution_options(synchronize_session=False))
 
 
 def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
