@@ -290,16 +290,31 @@ def test_a_batch_with_one_character_copy_must_escape_in_one_field_comes_back_as_
     assert stored["plain"].channel_id is None and all(m.payload == plain for m in stored.values())
 
 
-def test_rows_inserted_with_an_answer_back_come_back_exactly_as_written(database):
-    from bot.reminders.bulk import insert_ignoring_conflicts
+def test_rows_updated_through_the_json_document_come_back_exactly_as_written(database):
+    from bot.reminders.bulk import update_by_id
 
-    rows = [{"channel_id": f"c{n}", "channel_name": name, "created_at": NOW + timedelta(seconds=n)}
-            for n, name in enumerate([HOSTILE[:60], "", "NULL", '"quoted"', "\\", "a,b}"])]
+    names = [HOSTILE[:60], "", "NULL", '"quoted"', "\\", "a,b}"]
     with database.write() as session:
-        inserted = insert_ignoring_conflicts(session, Team, rows, returning=("channel_id", "id"))
-        again = insert_ignoring_conflicts(session, Team, rows[:2], returning=("channel_id",))
-    assert sorted(channel for channel, _ in inserted) == sorted(row["channel_id"] for row in rows) and again == []
+        insert_rows(session, Team, [{"id": n + 1, "channel_id": f"c{n}", "channel_name": "before", "created_at": NOW}
+                                    for n in range(len(names))])
+    with database.write() as session:
+        update_by_id(session, Team, [{"id": n + 1, "channel_name": name, "created_at": NOW + timedelta(seconds=n)}
+                                     for n, name in enumerate(names)])
     with database.read() as session:
-        stored = {t.channel_id: t for t in session.scalars(select(Team))}
-    assert [(stored[row["channel_id"]].channel_name, stored[row["channel_id"]].created_at) for row in rows] == [
-        (row["channel_name"], row["created_at"]) for row in rows]
+        stored = {t.id: t for t in session.scalars(select(Team))}
+    assert [(stored[n + 1].channel_name, stored[n + 1].created_at) for n in range(len(names))] == [
+        (name, NOW + timedelta(seconds=n)) for n, name in enumerate(names)]
+
+
+def test_a_write_without_a_conflict_clause_meeting_an_existing_key_fails_and_writes_nothing(database):
+    """How a tick's runs are written: a run another process has already had stops the transaction."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    with database.write() as session:
+        insert_rows(session, OutboxMessage, [outbox_row("a")])
+    with pytest.raises(IntegrityError):
+        with database.write() as session:
+            insert_rows(session, OutboxMessage, [outbox_row("b"), outbox_row("a", attempts=5)], on_conflict="")
+    with database.read() as session:
+        assert dict(session.execute(select(OutboxMessage.key, OutboxMessage.attempts)).all()) == {"a": 0}

@@ -2,9 +2,9 @@
 
 Planning a tick must cost a constant number of queries (docs/operations.md,
 performance), but a multi-row VALUES list grows with the rows and runs into
-the databases' parameter limits (SQLite: 32,766). Rows that need an answer
-back (``RETURNING``) travel as one JSON document the database unpacks:
-``json_each`` on SQLite, ``json_to_recordset`` on PostgreSQL. The tens of
+the databases' parameter limits (SQLite: 32,766). An update of many rows by
+id travels on PostgreSQL as one JSON document the server unpacks
+(``json_to_recordset``). The tens of
 thousands of outbox rows of a big morning take the fastest road each
 database has: one ``executemany`` on SQLite (in process: no round trips), a
 streamed ``COPY`` on PostgreSQL. They go in plainly first, under a
@@ -34,28 +34,6 @@ from sqlalchemy.orm import Session
 from db.driver_rows import driver_cursor
 
 
-def insert_ignoring_conflicts(session: Session, model, rows: list[dict], returning: Sequence[str] = ()) -> list:
-    """INSERT … ON CONFLICT DO NOTHING of ``rows`` (all with the same keys);
-    the ``returning`` columns of the rows actually inserted."""
-    if not rows:
-        return []
-    table = model.__table__
-    dialect = session.get_bind().dialect
-    quote = dialect.identifier_preparer.quote
-    names = list(rows[0])
-    document = _document(table, dialect, rows, names)
-    columns = ", ".join(quote(name) for name in names)
-    statement = f"INSERT INTO {quote(table.name)} ({columns}) {_unpacked(table, dialect, names)}"
-    if dialect.name == "sqlite":
-        statement += " WHERE true"  # tells SQLite's parser the ON CONFLICT belongs to the INSERT
-    statement += " ON CONFLICT DO NOTHING"
-    if returning:
-        statement += " RETURNING " + ", ".join(quote(name) for name in returning)
-        return session.execute(text(statement), {"rows": document}).all()
-    session.execute(text(statement), {"rows": document})
-    return []
-
-
 def update_by_id(session: Session, model, rows: list[dict], key: Sequence[str] = ("id",)) -> None:
     """UPDATE rows by primary key (``key``: its columns, ``id`` unless
     given), all with the same keys, in one statement (psycopg2's
@@ -80,11 +58,8 @@ def update_by_id(session: Session, model, rows: list[dict], key: Sequence[str] =
 
 
 def _unpacked(table, dialect, names: list[str]) -> str:
-    """A SELECT of the rows in the :rows document, one column per name."""
+    """A SELECT of the rows in the :rows document, one column per name (PostgreSQL)."""
     quote = dialect.identifier_preparer.quote
-    if dialect.name == "sqlite":
-        picked = ", ".join(f"json_extract(value, '$.\"{name}\"') AS {quote(name)}" for name in names)
-        return f"SELECT {picked} FROM json_each(:rows)"
     typed = ", ".join(f"{quote(name)} {_pg_type(table.c[name], dialect)}" for name in names)
     picked = ", ".join(f"r.{quote(name)}" for name in names)
     return f"SELECT {picked} FROM json_to_recordset(CAST(:rows AS json)) AS r({typed})"
