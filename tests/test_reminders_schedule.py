@@ -275,3 +275,36 @@ def test_a_run_another_process_had_after_this_one_read_it_is_not_planned_twice(s
     scene.tick(TUESDAY_9AM)  # closes the other replica's run too: it had nothing to send
     assert [(r.claimed_by, r.missing) for r in scene.runs()] == [("other-replica", [])]
     assert scene.outbox() == [] and scene.channel_posts() == []
+
+
+def test_a_run_whose_planning_fails_is_recorded_as_claimed_and_planned_when_its_lease_runs_out(scene, monkeypatch,
+                                                                                                caplog):
+    """One subscription's planning raises: the others are planned and sent,
+    its run is recorded as claimed with a lease, and a later tick plans it."""
+    from bot.reminders import planner
+
+    other_channel = scene.mattermost.add_channel(scene.channel["team_id"], "ops")
+    scene.mattermost.add_channel_member(other_channel["id"], scene.mattermost.bot["id"])
+    other_team = scene.add_team(other_channel)
+    scene.person("carol", team_id=other_team, channel=other_channel)
+    broken = scene.subscribe()
+    scene.subscribe(team_id=other_team)
+    plan_run = planner.plan_run
+
+    def fails_for_one(services, run_id, sub, *args, **kwargs):
+        if sub.id == broken:
+            raise ValueError("a bug in one subscription's planning")
+        return plan_run(services, run_id, sub, *args, **kwargs)
+
+    monkeypatch.setattr(planner, "plan_run", fails_for_one)
+    lines = scene.tick(TUESDAY_9AM)
+    assert sorted(line.split(": ", 1)[1] for line in lines) == [
+        "error (planning failed; retried when its claim expires)", "sent"]
+    assert {r.subscription_id: r.state for r in scene.runs()}[broken] == "claimed"
+    assert scene.channel_posts() == [] and len(scene.channel_posts(other_channel)) == 1
+    assert any("planning run" in r.getMessage() for r in caplog.records)
+    monkeypatch.setattr(planner, "plan_run", plan_run)  # mended
+    assert scene.later(minutes=1) == []  # its lease is still held
+    lines = scene.later(minutes=5)
+    assert lines == [f"subscription {broken} ~dev work date 2026-11-30 missing 2: sent"]
+    assert len(scene.channel_posts()) == 1 and len(scene.channel_posts(other_channel)) == 1
