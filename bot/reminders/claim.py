@@ -86,10 +86,14 @@ def still_due(session: Session, dues: list[Due]) -> list[Due]:
     """The runs no process has had: one query, whatever their number."""
     dates = {due.run.local_date for due in dues}
     # A digest looks back a week: one in the six days before means this week had it.
-    dates |= {due.run.local_date - timedelta(days=n) for due in dues if due.slot == DIGEST_SLOT
-              for n in range(1, calendar.DIGEST_GAP.days)}
+    digest_dates = {due.run.local_date for due in dues if due.slot == DIGEST_SLOT}
+    dates |= {day - timedelta(days=n) for day in digest_dates for n in range(1, calendar.DIGEST_GAP.days)}
     had = snapshot.runs_on(session, dates)
-    return [d for d in (_judged(d, had) for d in dues) if d is not None]
+    digests: dict[int, list[date]] = {}  # subscription -> the days it had a digest (a few, if any)
+    for sub_id, local_date, slot in had:
+        if slot == DIGEST_SLOT:
+            digests.setdefault(sub_id, []).append(local_date)
+    return [d for d in (_judged(d, had, digests) for d in dues) if d is not None]
 
 
 def _candidates(sub: Sub, schedule: calendar.Schedule, now: datetime, catchup: timedelta,
@@ -124,16 +128,15 @@ def _timings(schedule: calendar.Schedule, nudges: tuple, weekly: tuple | None, n
     return found
 
 
-def _judged(due: Due, had: dict) -> Due | None:
+def _judged(due: Due, had: dict, digests: dict[int, list[date]]) -> Due | None:
     """The candidate if no process has had it: a nudge follows a morning run
     that went out (and waits while that one is still on its way); a digest
-    comes at most once in seven days."""
+    comes at most once in seven days (``digests``: the days each subscription had one)."""
     sub_id, local_date = due.sub.id, due.run.local_date
     if (sub_id, local_date, due.slot) in had:
         return None
     if due.slot == DIGEST_SLOT:
-        recent = any((sub_id, local_date - timedelta(days=n), DIGEST_SLOT) in had
-                     for n in range(1, calendar.DIGEST_GAP.days))
+        recent = any(timedelta(0) < local_date - day < calendar.DIGEST_GAP for day in digests.get(sub_id, ()))
         return None if recent else due
     if due.slot != MORNING:
         morning = had.get((sub_id, local_date, MORNING))
