@@ -101,7 +101,7 @@ def _candidates(sub: Sub, schedule: calendar.Schedule, now: datetime, catchup: t
     """The runs of one subscription whose time has come, had or not.
     ``timings`` keeps what each distinct schedule gave: thousands of
     subscriptions share a handful, and each is worked out once a tick."""
-    key = (schedule, tuple(sub.nudges()), sub.digest())
+    key = (schedule, sub.nudges(), sub.digest())
     found = timings.get(key)
     if found is None:
         found = timings[key] = _timings(schedule, key[1], key[2], now, catchup)
