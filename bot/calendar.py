@@ -313,7 +313,12 @@ def digest_window(schedule: Schedule, local_date: date) -> tuple[date, date]:
     """The seven days a digest on ``local_date`` sums up, first and last. They
     end with the last day it can judge: with `check previous` a day's reports
     are due the next morning, so the day before; with `same-day`, the day itself."""
-    last = local_date if schedule.check == "same-day" else local_date - timedelta(days=1)
+    return digest_window_by_check(schedule.check, local_date)
+
+
+def digest_window_by_check(check: str, local_date: date) -> tuple[date, date]:
+    """``digest_window`` of a schedule whose `check` is ``check``: nothing else of it counts."""
+    last = local_date if check == "same-day" else local_date - timedelta(days=1)
     return last - timedelta(days=6), last
 
 

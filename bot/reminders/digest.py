@@ -38,7 +38,7 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
         missing, expected = who_is_missing(roster, sub.team_id, day, filed)
         rates.append([day.isoformat(), expected - len(missing), expected])
         plan.expected += expected
-        missed_a_day.update(m.member_id for m in missing)
+        missed_a_day.update([m.member_id for m in missing])
     if plan.expected == 0:
         return plan  # an empty or all-absent roster: nothing to sum up
     filed_on = [filed.day(day) for day in days]

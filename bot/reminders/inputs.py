@@ -34,16 +34,22 @@ class Inputs:
 
 
 def dates_of(claim: Claim) -> frozenset[date]:
-    """The work dates a run is about (a digest: every day of its week)."""
+    """The work dates a run is about (a digest: every day of its week). A
+    tick asks this of each of its runs several times: the sets are shared."""
     if claim.slot != DIGEST_SLOT:
-        return frozenset((claim.work_date,))
-    return _week(claim.sub.schedule(frozenset()), claim.local_date)
+        return _day(claim.work_date)
+    return _week(claim.sub.check_day, claim.local_date)
 
 
 @functools.lru_cache(maxsize=1024)
-def _week(schedule: calendar.Schedule, local_date: date) -> frozenset[date]:
+def _day(work_date: date) -> frozenset[date]:
+    return frozenset((work_date,))
+
+
+@functools.lru_cache(maxsize=1024)
+def _week(check_day: str, local_date: date) -> frozenset[date]:
     """A digest's dates: thousands of digests share a few weeks, each worked out once."""
-    first, last = calendar.digest_window(schedule, local_date)
+    first, last = calendar.digest_window_by_check(check_day, local_date)
     return frozenset(first + timedelta(days=n) for n in range((last - first).days + 1))
 
 

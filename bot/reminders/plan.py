@@ -97,9 +97,10 @@ def _who_is_missing(roster: list[Person], team_id: int, work_date: date, filed: 
     off, off_here = day.absent_everywhere, day.absent_from.get(team_id, frozenset())
     missing, expected = [], 0
     for member in roster:  # one pass: a morning walks every roster member of every team
-        if member.member_id in reported or (member.key is not None and member.key in outside):
+        member_id = member.member_id
+        if member_id in reported or (outside and member.key is not None and member.key in outside):
             expected += 1
-        elif member.member_id not in off and member.member_id not in off_here:
+        elif member_id not in off and member_id not in off_here:
             expected += 1
             missing.append(member)
     return missing, expected
