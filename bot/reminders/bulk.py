@@ -149,7 +149,9 @@ def insert_rows(session: Session, model, rows: Iterable[dict], on_conflict: str 
                 _copy(connection, f"COPY {quote(table.name)} ({columns}) FROM STDIN", kept)
         return
     except (IntegrityError, dialect.dbapi.IntegrityError):
-        pass  # a key that is there already: the upsert below decides what becomes of it
+        if not on_conflict:
+            raise  # no conflict clause: the upsert below could only fail the same way
+        # a key that is there already: the upsert below decides what becomes of it
     values = kept.all()
     if dialect.name == "sqlite":
         _sqlite_insert(connection, table, columns, names, values, on_conflict)
