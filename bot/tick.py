@@ -33,7 +33,8 @@ def plan_tick(services, tick: TickTime, owner: str | None = None,
     with collection_paused():
         with services.database.read() as session:
             dues, subs = due_runs(session, tick.now, catchup, only)
-            stale = snapshot.stale_claims(session, tick.real_now())  # claims whose lease ran out
+            stale = [s for s in snapshot.stale_claims(session, tick.real_now())  # claims whose lease ran out
+                     if only is None or s.subscription_id in only]
         if not dues and not stale:
             return []  # most minutes: nothing to claim, and no write transaction
         return plan_due(services, tick, owner, dues, stale, subs, only)

@@ -33,7 +33,7 @@ def message_before_its_run(database, *, checked_at_commit: bool) -> None:
     """One transaction: an outbox row naming run 3, then run 3."""
     with database.engine.begin() as connection:
         if checked_at_commit:
-            connection.execute(text("SET CONSTRAINTS outbox_run_id_fkey DEFERRED" if database.kind == "postgresql"
+            connection.execute(text("SET CONSTRAINTS ALL DEFERRED" if database.kind == "postgresql"
                                     else "PRAGMA defer_foreign_keys = ON"))
         connection.execute(text("INSERT INTO outbox (id, key, run_id, kind, payload, state, attempts, not_before, "
                                 "pending_post_id, created_at) VALUES (2, 'dm:carol:2026-12-01', 3, 'dm', '{}', "
@@ -65,7 +65,7 @@ def test_0005_still_refuses_a_message_of_no_run_at_once_and_at_commit(blank_data
         message_before_its_run(blank_database, checked_at_commit=False)
     with pytest.raises(IntegrityError):  # deferred, but its run never came
         with blank_database.engine.begin() as connection:
-            connection.execute(text("SET CONSTRAINTS outbox_run_id_fkey DEFERRED" if blank_database.kind == "postgresql"
+            connection.execute(text("SET CONSTRAINTS ALL DEFERRED" if blank_database.kind == "postgresql"
                                     else "PRAGMA defer_foreign_keys = ON"))
             connection.execute(text("INSERT INTO outbox (id, key, run_id, kind, payload, state, attempts, not_before,"
                                     " pending_post_id, created_at) VALUES (3, 'dm:dave:2026-12-01', 99, 'dm', '{}',"

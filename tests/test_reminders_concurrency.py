@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from bot.clock import FrozenClock
 from bot.reminders.common import TickTime
@@ -113,3 +113,53 @@ def test_a_replica_writes_its_plan_only_while_no_other_replica_is_writing_one(da
     [step] = scene.outbox(kind="dms")  # the run's DMs, made into rows of their own by delivery
     assert sorted(own["member"]["u"] for _key, own in step.payload["dms"]) == sorted(
         scene.users[name]["id"] for name in ("ann", "bob"))
+
+
+def test_a_replica_that_waited_for_the_turn_claims_nothing_the_other_wrote_meanwhile(database, mattermost):
+    """The runs a replica found due before its turn may be had by the replica
+    that held it: under the lock it looks again, claims none of them, and
+    its tick ends without error."""
+    if database.kind != "postgresql":
+        pytest.skip("SQLite has one writer at a time already (BEGIN IMMEDIATE)")
+    scene = Scene(database, mattermost, FrozenClock(TUESDAY_9AM))
+    scene.people("ann", "bob")
+    sub_id = scene.subscribe(delivery="dm")
+    scene.close()
+    holder = database.engine.connect()
+    holder.begin()
+    holder.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PLANNING_LOCK_ID})
+    failures = []
+
+    def replica_b():
+        try:
+            plan_tick(scene.services, TickTime(TUESDAY_9AM), "replica-b")
+        except Exception as error:  # the assertion below names it
+            failures.append(error)
+        else:
+            failures.append(None)
+
+    planner = threading.Thread(target=replica_b)
+    planner.start()
+    try:
+        waiting, deadline = None, time.monotonic() + 60
+        while not waiting and planner.is_alive() and time.monotonic() < deadline:
+            with database.engine.connect() as probe:
+                waiting = probe.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                             " AND NOT granted")).scalar()
+        assert waiting == 1, "the planner did not wait for the planning lock"
+        # replica A plans the same morning run meanwhile, and lets go of the turn
+        holder.execute(insert(ReminderRun).values(
+            subscription_id=sub_id, local_date=TUESDAY_9AM.date(), slot="",
+            work_date=TUESDAY_9AM.date() - timedelta(days=1),
+            state="planned", claimed_by="replica-a", scheduled_at=TUESDAY_9AM, deadline=TUESDAY_9AM,
+            created_at=TUESDAY_9AM, missing=[]))
+        holder.commit()
+    finally:
+        if holder.in_transaction():
+            holder.rollback()
+        holder.close()
+        planner.join(30)
+    assert not planner.is_alive() and failures == [None]
+    with database.read() as session:
+        assert list(session.execute(select(ReminderRun.claimed_by))) == [("replica-a",)]
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0

@@ -54,6 +54,18 @@ def test_each_nudge_time_of_the_day_sends_its_own_dm(scene):
     assert len(scene.dms("alice")) == 3 and len(scene.dms("bob")) == 2
 
 
+def test_an_old_row_repeating_a_nudge_time_makes_one_nudge_and_stops_no_tick(scene):
+    """`/subscribe` refuses `again 13:00,13:00`, but a row written before
+    (or by hand) may hold it: one run for the slot, not a tick that fails
+    every minute on its own duplicate."""
+    scene.subscribe(delivery="dm", again_times="13:00,13:00")
+    scene.tick(TUESDAY_9AM)
+    lines = scene.tick(TUESDAY_1PM)
+    assert len(lines) == 1 and lines[0].endswith("missing 2: sent"), lines
+    assert len(scene.dms("bob")) == 2
+    assert [(r.slot, r.state) for r in scene.runs()] == [("", "sent"), ("again 13:00", "sent")]
+
+
 def test_a_nudge_played_twice_sends_one_dm(scene):
     scene.subscribe(delivery="dm", again_times="13:00")
     scene.tick(TUESDAY_9AM)

@@ -308,3 +308,34 @@ def test_a_run_whose_planning_fails_is_recorded_as_claimed_and_planned_when_its_
     lines = scene.later(minutes=5)
     assert lines == [f"subscription {broken} ~dev work date 2026-11-30 missing 2: sent"]
     assert len(scene.channel_posts()) == 1 and len(scene.channel_posts(other_channel)) == 1
+
+
+def test_a_run_whose_planning_always_fails_fails_at_its_deadline_and_stops_no_other_run(scene, monkeypatch):
+    """Past its catch-up window a claim is failed, and what it would have sent
+    is counted for the leaders by planning it: a run whose planning always
+    raises must not make that, and so every tick of every subscription, fail."""
+    from bot.reminders import planner
+
+    other_channel = scene.mattermost.add_channel(scene.channel["team_id"], "ops")
+    scene.mattermost.add_channel_member(other_channel["id"], scene.mattermost.bot["id"])
+    other_team = scene.add_team(other_channel)
+    scene.person("carol", team_id=other_team, channel=other_channel)
+    broken = scene.subscribe()
+    scene.subscribe(team_id=other_team)
+    plan_run = planner.plan_run
+
+    def fails_for_one(services, run_id, sub, *args, **kwargs):
+        if sub.id == broken:
+            raise ValueError("a bug in one subscription's planning")
+        return plan_run(services, run_id, sub, *args, **kwargs)
+
+    monkeypatch.setattr(planner, "plan_run", fails_for_one)
+    scene.tick(TUESDAY_9AM)
+    lines = scene.later(hours=3, minutes=6)  # its lease and its catch-up window have both run out
+    assert lines == [f"subscription {broken} ~dev work date 2026-11-30 missing -: failed (not planned in time)"]
+    assert {r.subscription_id: (r.state, r.reason) for r in scene.runs()}[broken] == ("failed",
+                                                                                    "not planned in time")
+    lines = scene.tick(TUESDAY_9AM + timedelta(days=1))  # the next morning: the other team is reminded
+    assert sorted(line.split(": ", 1)[1] for line in lines) == [
+        "error (planning failed; retried when its claim expires)", "sent"]
+    assert len(scene.channel_posts(other_channel)) == 2

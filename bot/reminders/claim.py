@@ -153,6 +153,12 @@ def claim(session: Session, dues: list[Due]) -> tuple[list[Claim], list[Claim]]:
     its plan). To be called in the transaction that writes them, once no
     other process can (see ``still_due``)."""
     claims, skipped = [], []
+    # One run per subscription, local date and slot, whatever an old row's settings repeat ('13:00,13:00'):
+    # the runs are written without a conflict clause.
+    firsts: dict[tuple, Due] = {}
+    for due in dues:
+        firsts.setdefault((due.sub.id, due.run.local_date, due.slot), due)
+    dues = list(firsts.values())
     for run_id, due in zip(new_run_ids(session, len(dues)), dues):
         claimed = Claim(run_id, due.sub, due.run.local_date, due.run.work_date, due.deadline, due.skip_reason,
                         due.slot, due.run.scheduled_at)
@@ -174,13 +180,15 @@ def new_run_ids(session: Session, count: int) -> list[int]:
 
 
 def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub],
-              only: frozenset[int] | None = None) -> list[Claim]:
+              only: frozenset[int] | None = None, among: set[int] | None = None) -> list[Claim]:
     """Claimed runs whose lease ran out (a dead claimant, or a run waiting for
-    the report source) become this process's."""
+    the report source) become this process's; ``among``: these runs' only."""
     real_now = tick.real_now()
     stale = snapshot.stale_claims(session, real_now)
     if only is not None:
         stale = [s for s in stale if s.subscription_id in only]
+    if among is not None:
+        stale = [s for s in stale if s.run_id in among]
     if not stale:
         return []
     missing_subs = {s.subscription_id for s in stale} - set(subs)

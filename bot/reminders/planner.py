@@ -45,8 +45,6 @@ log = logging.getLogger("nippo.reminders")
 WAITING = "source unreachable"
 # The PostgreSQL advisory lock a replica holds while it claims and plans a tick (db.migrate's is another).
 PLANNING_LOCK_ID = 0x6E6970706F01
-# The foreign key a tick checks at commit: a run's row is written after its messages (migration 0005).
-OUTBOX_RUN_KEY = "outbox_run_id_fkey"
 # What a DM row taken over by another run's plan gets from the new row.
 _REOPENED = ("run_id", "payload", "state", "not_before", "deadline", "pending_post_id", "created_at")
 
@@ -103,13 +101,14 @@ def plan_due(services, tick: TickTime, owner: str, dues: list[Due], stale: list[
             # planned, in no order two replicas could agree on, and a member on
             # two rosters planned at once would otherwise deadlock them.
             session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PLANNING_LOCK_ID})
-            session.execute(text(f"SET CONSTRAINTS {OUTBOX_RUN_KEY} DEFERRED"))
+            # a run's row is written after its messages: their key to it is checked at commit (migration
+            # 0005 made it the one deferrable constraint; by any name it was given)
+            session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
         else:
             session.execute(text("PRAGMA defer_foreign_keys = ON"))  # until this transaction ends
         claims, skipped = claim(session, still_due(session, dues))
-        claims += take_over(session, tick, owner, subs, only)
-        if services.source is not None:  # a claim taken over since the source was asked waits for the next tick
-            unavailable |= {d for c in claims if c.deadline >= tick.now for d in dates_of(c)} - asked
+        # only the claims the source was asked about: one whose lease ran out since is the next tick's
+        claims += take_over(session, tick, owner, subs, only, among={s.run_id for s in stale})
         return _plan(services, session, tick, owner, claims, skipped, keys, unavailable)
 
 
@@ -180,7 +179,16 @@ class _Planning:
 
     def rows(self, claims: list[Claim]) -> Iterator[dict]:
         for c in claims:
-            yield from self._rows_of(c)
+            try:
+                rows = self._rows_of(c)
+            except Exception:  # one bad subscription must not stop the others, nor every tick after this one
+                log.exception("planning run %s of subscription %s failed", c.run_id, c.sub.id)
+                if c.run_id not in self.states:  # else what it was found to be stands (failed, past its window)
+                    self.states[c.run_id] = {"state": CLAIMED, "lease_until": self.tick.lease(RUN_LEASE),
+                                             "finished_at": None}
+                    self.lines[-1].status = "error (planning failed; retried when its claim expires)"  # its line
+                continue
+            yield from rows
 
     def _rows_of(self, c: Claim) -> list[dict]:
         now, services, filed, missed = self.tick.now, self.services, self.filed, self.missed
@@ -220,13 +228,7 @@ class _Planning:
             states[c.run_id] = {"state": SKIPPED, "reason": "no work day", "lease_until": None, "finished_at": now}
             line.status = "skipped (no work day)"
             return []
-        try:
-            plan = _plan_one(services, c, roster, filed, missed, self.inputs, now)
-        except Exception:  # one bad subscription must not stop the others; its lease runs out, then a retry
-            log.exception("planning run %s of subscription %s failed", c.run_id, c.sub.id)
-            states[c.run_id] = {"state": CLAIMED, "lease_until": self.tick.lease(RUN_LEASE), "finished_at": None}
-            line.status = "error (planning failed; retried when its claim expires)"
-            return []
+        plan = _plan_one(services, c, roster, filed, missed, self.inputs, now)  # may raise: see rows()
         states[c.run_id] = {"state": PLANNED, "reason": None, "lease_until": None,
                             "missing": [m.member_id for m in plan.missing], "finished_at": None}
         if c.slot != DIGEST_SLOT:
