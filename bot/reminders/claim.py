@@ -160,10 +160,19 @@ def claim(session: Session, dues: list[Due]) -> tuple[list[Claim], list[Claim]]:
         firsts.setdefault((due.sub.id, due.run.local_date, due.slot), due)
     dues = list(firsts.values())
     for run_id, due in zip(new_run_ids(session, len(dues)), dues):
-        claimed = Claim(run_id, due.sub, due.run.local_date, due.run.work_date, due.deadline, due.skip_reason,
-                        due.slot, due.run.scheduled_at)
-        (skipped if due.skip_reason else claims).append(claimed)
+        (skipped if due.skip_reason else claims).append(claim_of(due, run_id))
     return claims, skipped
+
+
+def claim_of(due: Due, run_id: int) -> Claim:
+    """A due run as the new run ``run_id`` (a skipped one's reason is why)."""
+    return Claim(run_id, due.sub, due.run.local_date, due.run.work_date, due.deadline, due.skip_reason, due.slot,
+                 due.run.scheduled_at)
+
+
+def claim_of_stale(stale: snapshot.Stale, sub: Sub) -> Claim:
+    """A claimed run whose lease ran out, as this process's claim of it."""
+    return Claim(stale.run_id, sub, stale.local_date, stale.work_date, stale.deadline, stale.reason, stale.slot)
 
 
 def new_run_ids(session: Session, count: int) -> list[int]:
@@ -215,5 +224,5 @@ def take_over(session: Session, tick: TickTime, owner: str, subs: dict[int, Sub]
         .returning(ReminderRun.id)
         .execution_options(synchronize_session=False)
     ))
-    return [Claim(s.run_id, subs[s.subscription_id], s.local_date, s.work_date, s.deadline, s.reason, s.slot)
+    return [claim_of_stale(s, subs[s.subscription_id])
             for s in stale if s.run_id in taken and s.subscription_id in subs]

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.buttons import ACTIONS, LABEL_KEYS
 from bot.reminders import snapshot
-from bot.reminders.claim import Claim, Due, claim, still_due, take_over
+from bot.reminders.claim import Claim, Due, claim, claim_of, claim_of_stale, still_due, take_over
 from bot.reminders.bulk import insert_rows, update_by_id
 from bot.reminders.common import (
     CHANNEL, CLAIMED, DIGEST_SLOT, DM, DMS, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_ROW_KINDS, PLANNED, RUN_LEASE,
@@ -116,10 +116,10 @@ def _asked_about(dues: list[Due], stale: list[snapshot.Stale], subs: dict) -> It
     """The runs the tick is about to claim, as claims (their ids are not known yet)."""
     for due in dues:
         if not due.skip_reason:
-            yield Claim(0, due.sub, due.run.local_date, due.run.work_date, due.deadline, slot=due.slot)
+            yield claim_of(due, 0)
     for s in stale:
         if s.subscription_id in subs:  # the others are recorded as skipped
-            yield Claim(s.run_id, subs[s.subscription_id], s.local_date, s.work_date, s.deadline, s.reason, s.slot)
+            yield claim_of_stale(s, subs[s.subscription_id])
 
 
 def _plan(services, session: Session, tick: TickTime, owner: str, claims: list[Claim], skipped: list[Claim],
@@ -305,8 +305,7 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
     streaks = snapshot.streaks(session, {d.sub.id for d in live})
     # What the real tick reads besides (the streaks a miss would end, the
     # snoozes a nudge waits for), for claims as the tick would make them.
-    previewed = {(due.sub.id, due.slot): Claim(-n, due.sub, due.run.local_date, due.run.work_date, due.deadline,
-                                               slot=due.slot)
+    previewed = {(due.sub.id, due.slot): claim_of(due, -n)
                  for n, due in enumerate(live, 1) if due.slot != DIGEST_SLOT and due.run.work_date not in unavailable}
     inputs = gather(session, list(previewed.values()), rosters, filed)
     previewed_keys: set[str] = set()  # a member on two rosters gets the first run's DM, as the real tick sends
