@@ -78,6 +78,18 @@ def test_every_run_and_every_message_exactly_once_with_four_replicas(database, m
     assert {p["id"] for p in posts} == set(sent.values())
 
 
+def sessions_waiting_for_the_lock(database, planner: threading.Thread) -> int:
+    """Once the planner's session asks for the planning lock, how many sessions
+    wait for an advisory lock: a poll of pg_locks while the planner's thread
+    reads its due runs, however slow the machine (not a sleep)."""
+    waiting, deadline = 0, time.monotonic() + 60
+    while not waiting and planner.is_alive() and time.monotonic() < deadline:
+        with database.engine.connect() as probe:
+            waiting = probe.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                         " AND NOT granted")).scalar()
+    return waiting
+
+
 def test_a_replica_writes_its_plan_only_while_no_other_replica_is_writing_one(database, mattermost):
     """Planning streams the outbox rows in as they are made, in no order two
     replicas could agree on; on PostgreSQL two plans writing the same DM keys
@@ -94,14 +106,7 @@ def test_a_replica_writes_its_plan_only_while_no_other_replica_is_writing_one(da
     planner = threading.Thread(target=plan_tick, args=(scene.services, TickTime(TUESDAY_9AM), "replica-b"))
     planner.start()
     try:
-        waiting, deadline = None, time.monotonic() + 60
-        # until the planner's session asks for the lock: a poll of pg_locks while the
-        # planner's thread claims its runs, however slow the machine (not a sleep)
-        while not waiting and planner.is_alive() and time.monotonic() < deadline:
-            with database.engine.connect() as probe:
-                waiting = probe.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                                             " AND NOT granted")).scalar()
-        assert waiting == 1, "the planner did not wait for the planning lock"
+        assert sessions_waiting_for_the_lock(database, planner) == 1, "the planner did not wait for the planning lock"
         with database.read() as session:  # nor claimed any run: claiming takes the lock too
             assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
             assert session.scalar(select(func.count()).select_from(ReminderRun)) == 0
@@ -141,12 +146,7 @@ def test_a_replica_that_waited_for_the_turn_claims_nothing_the_other_wrote_meanw
     planner = threading.Thread(target=replica_b)
     planner.start()
     try:
-        waiting, deadline = None, time.monotonic() + 60
-        while not waiting and planner.is_alive() and time.monotonic() < deadline:
-            with database.engine.connect() as probe:
-                waiting = probe.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                                             " AND NOT granted")).scalar()
-        assert waiting == 1, "the planner did not wait for the planning lock"
+        assert sessions_waiting_for_the_lock(database, planner) == 1, "the planner did not wait for the planning lock"
         # replica A plans the same morning run meanwhile, and lets go of the turn
         holder.execute(insert(ReminderRun).values(
             subscription_id=sub_id, local_date=TUESDAY_9AM.date(), slot="",

@@ -150,11 +150,17 @@ def test_a_claim_whose_claimant_died_is_taken_over_when_its_lease_runs_out(scene
     assert len(scene.channel_posts()) == 1
 
 
+def ops_team(scene) -> tuple[dict, int]:
+    """A second team, ~ops, with carol on it: (its channel, its team id)."""
+    channel = scene.mattermost.add_channel(scene.channel["team_id"], "ops")
+    scene.mattermost.add_channel_member(channel["id"], scene.mattermost.bot["id"])
+    team_id = scene.add_team(channel)
+    scene.person("carol", team_id=team_id, channel=channel)
+    return channel, team_id
+
+
 def test_a_subscription_with_a_broken_setting_does_not_stop_the_others(scene, caplog):
-    other_channel = scene.mattermost.add_channel(scene.channel["team_id"], "ops")
-    scene.mattermost.add_channel_member(other_channel["id"], scene.mattermost.bot["id"])
-    other_team = scene.add_team(other_channel)
-    scene.person("carol", team_id=other_team, channel=other_channel)
+    other_channel, other_team = ops_team(scene)
     scene.subscribe(timezone="Nowhere/Atlantis")  # an old row the calendar refuses
     good = scene.subscribe(team_id=other_team)
     scene.tick(TUESDAY_9AM)
@@ -277,16 +283,12 @@ def test_a_run_another_process_had_after_this_one_read_it_is_not_planned_twice(s
     assert scene.outbox() == [] and scene.channel_posts() == []
 
 
-def test_a_run_whose_planning_fails_is_recorded_as_claimed_and_planned_when_its_lease_runs_out(scene, monkeypatch,
-                                                                                                caplog):
-    """One subscription's planning raises: the others are planned and sent,
-    its run is recorded as claimed with a lease, and a later tick plans it."""
+def one_of_two_fails_to_plan(scene, monkeypatch):
+    """~dev's subscription and ~ops' (carol's), ~dev's planning raising a
+    bug: (~dev's subscription, ~ops' channel, the real plan_run to put back)."""
     from bot.reminders import planner
 
-    other_channel = scene.mattermost.add_channel(scene.channel["team_id"], "ops")
-    scene.mattermost.add_channel_member(other_channel["id"], scene.mattermost.bot["id"])
-    other_team = scene.add_team(other_channel)
-    scene.person("carol", team_id=other_team, channel=other_channel)
+    other_channel, other_team = ops_team(scene)
     broken = scene.subscribe()
     scene.subscribe(team_id=other_team)
     plan_run = planner.plan_run
@@ -297,13 +299,21 @@ def test_a_run_whose_planning_fails_is_recorded_as_claimed_and_planned_when_its_
         return plan_run(services, run_id, sub, *args, **kwargs)
 
     monkeypatch.setattr(planner, "plan_run", fails_for_one)
+    return broken, other_channel, plan_run
+
+
+def test_a_run_whose_planning_fails_is_recorded_as_claimed_and_planned_when_its_lease_runs_out(scene, monkeypatch,
+                                                                                                caplog):
+    """One subscription's planning raises: the others are planned and sent,
+    its run is recorded as claimed with a lease, and a later tick plans it."""
+    broken, other_channel, plan_run = one_of_two_fails_to_plan(scene, monkeypatch)
     lines = scene.tick(TUESDAY_9AM)
     assert sorted(line.split(": ", 1)[1] for line in lines) == [
         "error (planning failed; retried when its claim expires)", "sent"]
     assert {r.subscription_id: r.state for r in scene.runs()}[broken] == "claimed"
     assert scene.channel_posts() == [] and len(scene.channel_posts(other_channel)) == 1
     assert any("planning run" in r.getMessage() for r in caplog.records)
-    monkeypatch.setattr(planner, "plan_run", plan_run)  # mended
+    monkeypatch.setattr("bot.reminders.planner.plan_run", plan_run)  # mended
     assert scene.later(minutes=1) == []  # its lease is still held
     lines = scene.later(minutes=5)
     assert lines == [f"subscription {broken} ~dev work date 2026-11-30 missing 2: sent"]
@@ -314,22 +324,7 @@ def test_a_run_whose_planning_always_fails_fails_at_its_deadline_and_stops_no_ot
     """Past its catch-up window a claim is failed, and what it would have sent
     is counted for the leaders by planning it: a run whose planning always
     raises must not make that, and so every tick of every subscription, fail."""
-    from bot.reminders import planner
-
-    other_channel = scene.mattermost.add_channel(scene.channel["team_id"], "ops")
-    scene.mattermost.add_channel_member(other_channel["id"], scene.mattermost.bot["id"])
-    other_team = scene.add_team(other_channel)
-    scene.person("carol", team_id=other_team, channel=other_channel)
-    broken = scene.subscribe()
-    scene.subscribe(team_id=other_team)
-    plan_run = planner.plan_run
-
-    def fails_for_one(services, run_id, sub, *args, **kwargs):
-        if sub.id == broken:
-            raise ValueError("a bug in one subscription's planning")
-        return plan_run(services, run_id, sub, *args, **kwargs)
-
-    monkeypatch.setattr(planner, "plan_run", fails_for_one)
+    broken, other_channel, _plan_run = one_of_two_fails_to_plan(scene, monkeypatch)
     scene.tick(TUESDAY_9AM)
     lines = scene.later(hours=3, minutes=6)  # its lease and its catch-up window have both run out
     assert lines == [f"subscription {broken} ~dev work date 2026-11-30 missing -: failed (not planned in time)"]
