@@ -68,6 +68,28 @@ def test_the_digest_praises_who_filed_every_work_day_without_pinging_anyone(scen
     assert mentions_in(digest) == set()
 
 
+def test_the_digest_counts_the_outside_sources_reports_and_absences_from_this_team_alone(scene):
+    class Source:  # the company's own work-report database knows carol's Thursday
+        member_key = "username"
+
+        def reported_keys(self, work_date):
+            return {"Carol"} if work_date == THURSDAY else set()
+
+    scene.services.source = Source()
+    week_of_reports(scene)
+    with scene.database.write() as session:  # off for this team only; alice filed anyway, and a report wins
+        session.add_all(Absence(member_id=scene.member_id(name), team_id=scene.team_id, work_date=FRIDAY,
+                                created_at=scene.clock()) for name in ("carol", "alice"))
+    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
+    scene.tick(MONDAY_9AM + timedelta(minutes=1))
+    [digest] = digest_posts(scene)
+    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 3/3 (100%)",
+                         "- Fri 2026-11-27: 3/3 (100%)"]
+    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
+    assert all(f"@{ZWSP}{name}" in perfect for name in ("alice", "boss", "bob", "carol"))
+
+
 def test_the_digest_names_the_longest_streaks_and_the_long_missing_streaks(scene):
     week_of_reports(scene)
     sub_id = scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm", escalate=3)

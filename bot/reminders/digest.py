@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.reminders.common import DIGEST, DIGEST_SLOT
-from bot.reminders.plan import Filed, RunPlan, leaders_of, outbox_row, run_seed, who_is_missing
+from bot.reminders.plan import Filed, RunPlan, leaders_of, outbox_row, run_seed
 from bot.reminders.snapshot import NEVER_MISSED, Missed, Person, Sub
 from persona import join, name
 
@@ -33,15 +33,17 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
     """``days``: the work days from ``first`` to ``last``; ``report_streaks``:
     member -> streak as of the last of them."""
     plan = RunPlan(missing=[], expected=0)
-    rates, missed_a_day = [], set()
+    everyone = frozenset(m.member_id for m in roster)
+    rates, missed_a_day, filed_once = [], set(), set()
     for day in days:
-        missing, expected = who_is_missing(roster, sub.team_id, day, filed)
-        rates.append([day.isoformat(), expected - len(missing), expected])
+        reported, off = filed.day(day).split(roster, everyone, sub.team_id)  # a report wins over an absence
+        expected = len(everyone) - len(off)
+        rates.append([day.isoformat(), len(reported), expected])
         plan.expected += expected
-        missed_a_day.update([m.member_id for m in missing])
+        missed_a_day |= everyone - reported - off
+        filed_once |= reported
     if plan.expected == 0:
         return plan  # an empty or all-absent roster: nothing to sum up
-    filed_on = [filed.day(day) for day in days]
     by_streak = sorted((m for m in roster if report_streaks.get(m.member_id, 0) >= 2),
                        key=lambda m: (-report_streaks[m.member_id], m.username))
     payload = {
@@ -50,8 +52,7 @@ def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date
         "seed": f"{run_seed(sub.id, local_date, DIGEST_SLOT)}:digest", "date": days[-1].isoformat(),
         "first": first.isoformat(), "last": last.isoformat(), "rates": rates,
         # never missing (each day filed or off), and filed at least once
-        "perfect": [m.username for m in roster if m.member_id not in missed_a_day
-                    and any(day.has_reported(m) for day in filed_on)],
+        "perfect": [m.username for m in roster if m.member_id in filed_once and m.member_id not in missed_a_day],
         "streaks": [[m.username, report_streaks[m.member_id]] for m in by_streak[:TOP_STREAKS]],
         "missing": [m.username for m in roster
                     if missed.get((sub.id, m.member_id), NEVER_MISSED).streak >= long_missing_streak(sub)],

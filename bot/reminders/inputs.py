@@ -90,10 +90,9 @@ def gather(session: Session, claims: list[Claim], rosters: dict, filed: Filed) -
             # A member who neither filed nor was off on the week's last work
             # day has no streak: only the others are looked up (a digest lists
             # streaks of two and more).
-            last = filed.day(days[-1])
-            digest_asks[c.run_id] = [Ask(m.member_id, c.sub.team_id, days[-1])
-                                     for m in rosters.get(c.sub.team_id, [])
-                                     if last.has_reported(m) or last.is_absent(m, c.sub.team_id)]
+            roster = rosters.get(c.sub.team_id, [])
+            reported, off = filed.day(days[-1]).split(roster, frozenset(m.member_id for m in roster), c.sub.team_id)
+            digest_asks[c.run_id] = [Ask(member_id, c.sub.team_id, days[-1]) for member_id in reported | off]
     found = streaks_for(session, {a for asks in digest_asks.values() for a in asks}, calendars) if digest_asks else {}
     inputs.digest_streaks = {run_id: {a.member_id: found[a] for a in asks} for run_id, asks in digest_asks.items()}
     return inputs

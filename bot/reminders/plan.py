@@ -69,6 +69,21 @@ class FiledOn:
     def is_absent(self, member: Person, team_id: int) -> bool:
         return member.member_id in self.absent_everywhere or member.member_id in self.absent_from.get(team_id, ())
 
+    def split(self, roster: list[Person], roster_ids: frozenset[int], team_id: int) -> tuple[frozenset, frozenset]:
+        """(who reported, who was off and did not report) of a roster
+        (``roster_ids``: its member ids), as member ids. Set operations,
+        not a walk of the roster: a digest asks this of each of its week's
+        days for every team."""
+        if self.outside_keys:  # keys, not ids: the roster is walked
+            reported = frozenset(m.member_id for m in roster if self.has_reported(m))
+        else:
+            reported = roster_ids & self.reported
+        off = roster_ids & self.absent_everywhere
+        off_here = self.absent_from.get(team_id)
+        if off_here:
+            off |= roster_ids & off_here
+        return reported, off - reported
+
 
 @dataclass
 class RunPlan:
