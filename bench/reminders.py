@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reminders.py [--databases sqlite,postgresql] [--skip-rate-limit]
         [--members 10000 --subscriptions 1000] [--no-analyse] [--only-planning] [--at-scale]
-        [--history DAYS]
+        [--history DAYS] [--repeat N]
 
 (a) Planning one tick for 10,000 members in 1,000 subscriptions (and for
     1,000 in 100, to show the query count does not grow): wall time and SQL
@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import io
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -151,7 +152,7 @@ def services_for(database: Database, mattermost=None, mattermost_url: str = "htt
 # --- (a) planning ----------------------------------------------------------------
 
 def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions: int, analyse: bool,
-                   explain: bool = False, history: int = 0) -> None:
+                   explain: bool = False, history: int = 0, repeat: int = 1) -> None:
     target = TARGET_SMALL if members <= 10_000 else TARGET_LARGE
     smaller = max(subscriptions // 10, 1)
     per_team = max(members // subscriptions, 1)
@@ -172,17 +173,27 @@ def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions:
             counts = {}
             for size in (smaller, subscriptions):
                 for state in states if size == subscriptions else ("fresh",):
-                    elapsed, statements, planned, messages, closing = plan_once(
-                        kind, scratch, size, per_team, afternoon, analysed=state == "analysed",
-                        explain=explain and not afternoon, history=history)
-                    counts[size] = statements
-                    print(f"  {kind:10} {when}: {size:6,} subscriptions {size * per_team:7,} members, {state:8}: "
-                          f"{elapsed * 1000:7.0f} ms, {statements} SQL statements, {planned:,} runs planned, "
-                          f"{messages:,} outbox messages  ({elapsed / target:.2f}x the {target:.0f} s target)")
-                    if closing:
-                        seconds, closed, statements = closing
-                        print(f"  {kind:10} {when}: {'':>46} then closing the {closed:,} runs, all sent: "
-                              f"{seconds * 1000:7.0f} ms, {statements} SQL statements")
+                    times = []
+                    for _ in range(repeat if size == subscriptions else 1):
+                        elapsed, statements, planned, messages, closing = plan_once(
+                            kind, scratch, size, per_team, afternoon, analysed=state == "analysed",
+                            explain=explain and not afternoon and not times, history=history)
+                        times.append(elapsed)
+                        counts[size] = statements
+                        print(f"  {kind:10} {when}: {size:6,} subscriptions {size * per_team:7,} members, "
+                              f"{state:8}: {elapsed * 1000:7.0f} ms, {statements} SQL statements, {planned:,} runs "
+                              f"planned, {messages:,} outbox messages  ({elapsed / target:.2f}x the {target:.0f} s "
+                              "target)")
+                        if closing:
+                            seconds, closed, statements = closing
+                            print(f"  {kind:10} {when}: {'':>46} then closing the {closed:,} runs, all sent: "
+                                  f"{seconds * 1000:7.0f} ms, {statements} SQL statements")
+                    if len(times) > 1:
+                        middle = statistics.median(times)
+                        print(f"  {kind:10} {when}: {size:6,} subscriptions, {state:8}, median of {len(times)} "
+                              f"(each on a fresh database; the machine's loop {machine_speed():.2f} s "
+                              f"after them): {middle * 1000:7.0f} ms  ({middle / target:.2f}x the {target:.0f} s "
+                              "target)")
             verdict = "constant" if counts[smaller] == counts[subscriptions] else "NOT constant"
             print(f"  {kind:10} {when}: statements at {smaller:,} vs {subscriptions:,} subscriptions: "
                   f"{counts[smaller]} vs {counts[subscriptions]} ({verdict})")
@@ -371,6 +382,9 @@ def main() -> int:
                         help="(a) with DAYS work days of reports before the work date, 99%% filed (default 0)")
     parser.add_argument("--explain", action="store_true",
                         help="print the plan of each of the morning's reads that takes a set of ids")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="plan each full-size tick N times and print the median too (default 1): this machine's "
+                             "speed moves by a third from one run to the next")
     parser.add_argument("--skip-rate-limit", action="store_true", help="skip (b), which takes over a minute")
     parser.add_argument("--at-scale", action="store_true",
                         help="(b) at scale instead: 10,000 DMs at 100/s burst 100, warm (floor 99 s, target 1.05x) "
@@ -380,7 +394,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         bench_planning(kinds, scratch, args.members, args.subscriptions, not args.no_analyse, args.explain,
-                       args.history)
+                       args.history, max(args.repeat, 1))
         if args.only_planning:
             return 0
         for kind in kinds:
