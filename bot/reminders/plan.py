@@ -37,12 +37,6 @@ class Filed:
             found = self._days[work_date] = FiledOn.of(self, work_date)
         return found
 
-    def has_reported(self, member: Person, work_date: date) -> bool:
-        return self.day(work_date).has_reported(member)
-
-    def is_absent(self, member: Person, work_date: date, team_id: int) -> bool:
-        return self.day(work_date).is_absent(member, team_id)
-
 
 @dataclass(frozen=True)
 class FiledOn:
@@ -65,9 +59,6 @@ class FiledOn:
 
     def has_reported(self, member: Person) -> bool:
         return member.member_id in self.reported or (member.key is not None and member.key in self.outside_keys)
-
-    def is_absent(self, member: Person, team_id: int) -> bool:
-        return member.member_id in self.absent_everywhere or member.member_id in self.absent_from.get(team_id, ())
 
     def split(self, roster: list[Person], roster_ids: frozenset[int], team_id: int) -> tuple[frozenset, frozenset]:
         """(who reported, who was off and did not report) of a roster
