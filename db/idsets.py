@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Integer, Select, bindparam, text
 from sqlalchemy.orm import Session
 
 
@@ -53,6 +53,19 @@ def in_ids(session: Session, column, ids: Iterable[int] | IdParameter, name: str
         return text(f"{quote(column.table.name)}.{quote(column.name)} = ANY(CAST(:{name} AS integer[]))") \
             .bindparams(parameter)
     return column.in_(text(f"SELECT value FROM json_each(:{name})").bindparams(parameter))
+
+
+def keep_ids(session: Session, query: Select, column, ids: Iterable[int] | IdParameter, name: str) -> Select:
+    """``query`` narrowed to the rows whose ``column`` is one of ``ids``, for
+    reads of tens of thousands of ids. On PostgreSQL a join with the
+    unnested array: ``= ANY`` of it costs the planner a look at each id
+    (25-47 ms for 100,000, more than the read itself), while ``unnest``
+    tells it the array's length and it hashes one side. SQLite: ``in_ids``."""
+    if not _postgresql(session):
+        return query.where(in_ids(session, column, ids, name))
+    table = (text(f"SELECT unnest(CAST(:{name} AS integer[])) AS id")
+             .bindparams(bindparam(name, id_parameter(session, ids))).columns(id=Integer).subquery(f"{name}_ids"))
+    return query.join(table, table.c.id == column)
 
 
 def id_table_sql(session: Session, name: str) -> str:

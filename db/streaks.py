@@ -21,7 +21,7 @@ from typing import Callable, Iterable, NamedTuple
 from sqlalchemy import BigInteger, Date, Integer, bindparam, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from db.idsets import id_parameter, in_ids
+from db.idsets import IdParameter, id_parameter, in_ids, keep_ids
 from db.models import Absence, Report
 from db.queries import counts_for
 
@@ -177,24 +177,25 @@ def _filed_for_teams(session: Session, asks: set[Ask], since: date, until: date)
     on text made the summing query three times slower than that)."""
     members = id_parameter(session, {ask.member_id for ask in asks})  # written out once for both queries
     teams = {ask.team_id for ask in asks if ask.team_id is not None}
-    reported = _day_bits(session, Report, [],
-                         (in_ids(session, Report.member_id, members, "members"), Report.work_date >= since,
-                          Report.work_date <= until), since, until)
-    absent = _day_bits(session, Absence, [Absence.team_id],
-                       (in_ids(session, Absence.member_id, members, "members"), Absence.work_date >= since,
-                        Absence.work_date <= until,
+    reported = _day_bits(session, Report, [], members, (Report.work_date >= since, Report.work_date <= until),
+                         since, until)
+    absent = _day_bits(session, Absence, [Absence.team_id], members,
+                       (Absence.work_date >= since, Absence.work_date <= until,
                         or_(Absence.team_id.is_(None), in_ids(session, Absence.team_id, teams, "teams"))), since, until)
     return {member_id: bits for (member_id,), bits in reported.items()}, absent
 
 
-def _day_bits(session: Session, model, also: list, conditions: tuple, since: date, until: date) -> dict[tuple, int]:
-    """(member id, *``also``) -> the bits of its rows' work dates; each row is
-    one (member, date) of its group, as the tables' unique keys make it."""
+def _day_bits(session: Session, model, also: list, members: IdParameter, conditions: tuple, since: date,
+              until: date) -> dict[tuple, int]:
+    """(member id, *``also``) -> the bits of its rows' work dates, for the
+    rows of ``members`` that meet ``conditions``; each row is one (member,
+    date) of its group, as the tables' unique keys make it."""
     grouped = [model.member_id, *also]
     found: dict[tuple, int] = {}
     if session.get_bind().dialect.name == "postgresql":  # the server sums the bits, 62 days to an integer
         back = type_coerce(bindparam("until", until, type_=Date) - model.work_date, Integer)
-        rows = select(*grouped, back.label("back")).where(*conditions).subquery()
+        rows = keep_ids(session, select(*grouped, back.label("back")).where(*conditions), model.member_id, members,
+                        "members").subquery()
         grouped = [rows.c[column.name] for column in grouped]
         bits = cast(func.sum(cast(literal(1), BigInteger).op("<<")(rows.c.back % _BITS)), BigInteger)
         for *group, part, value in session.connection().execute(
@@ -205,6 +206,7 @@ def _day_bits(session: Session, model, also: list, conditions: tuple, since: dat
     # each ISO date of the string SQLite joined becomes its bit here
     bit_of = {(until - timedelta(days=n)).isoformat(): 1 << n for n in range((until - since).days + 1)}
     for *group, listed in session.connection().execute(
-            select(*grouped, func.group_concat(model.work_date, ",")).where(*conditions).group_by(*grouped)):
+            keep_ids(session, select(*grouped, func.group_concat(model.work_date, ",")).where(*conditions),
+                     model.member_id, members, "members").group_by(*grouped)):
         found[tuple(group)] = sum(map(bit_of.__getitem__, listed.split(",")))
     return found

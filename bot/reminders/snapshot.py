@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot import calendar
 from bot.reminders.common import CLAIMED, OPEN_STATES, SNOOZE
 from db.driver_rows import driver_rows
-from db.idsets import id_parameter, id_table_sql, in_ids, join_in_order
+from db.idsets import id_parameter, id_table_sql, in_ids, join_in_order, keep_ids
 from db.models import Absence, Member, MissingStreak, OutboxMessage, ReminderRun, Report, RosterEntry, Subscription, Team, TeamDayOff
 
 # Team days off further back than this cannot change today's work date.
@@ -203,10 +203,10 @@ def filed_by(session: Session, member_ids: set[int], work_dates: set[date]) -> t
         return set(), set()
     dates, members = sorted(work_dates), id_parameter(session, member_ids)
     connection = session.connection()  # plain rows: tens of thousands, no ORM needed
-    reported = connection.execute(select(Report.member_id, Report.work_date).where(
-        Report.work_date.in_(dates), in_ids(session, Report.member_id, members, "members"))).all()
-    absent = connection.execute(select(Absence.team_id, Absence.member_id, Absence.work_date).where(
-        Absence.work_date.in_(dates), in_ids(session, Absence.member_id, members, "members"))).all()
+    reported = connection.execute(keep_ids(session, select(Report.member_id, Report.work_date).where(
+        Report.work_date.in_(dates)), Report.member_id, members, "members")).all()
+    absent = connection.execute(keep_ids(session, select(Absence.team_id, Absence.member_id, Absence.work_date).where(
+        Absence.work_date.in_(dates)), Absence.member_id, members, "members")).all()
     return set(map(tuple, reported)), set(map(tuple, absent))
 
 
