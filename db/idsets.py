@@ -63,7 +63,7 @@ def keep_ids(session: Session, query: Select, column, ids: Iterable[int] | IdPar
     tells it the array's length and it hashes one side. SQLite: ``in_ids``."""
     if not _postgresql(session):
         return query.where(in_ids(session, column, ids, name))
-    table = (text(f"SELECT unnest(CAST(:{name} AS integer[])) AS id")
+    table = (text(_id_select_sql(session, name))
              .bindparams(bindparam(name, id_parameter(session, ids))).columns(id=Integer).subquery(f"{name}_ids"))
     return query.join(table, table.c.id == column)
 
@@ -71,9 +71,14 @@ def keep_ids(session: Session, query: Select, column, ids: Iterable[int] | IdPar
 def id_table_sql(session: Session, name: str) -> str:
     """SQL of a table of one column ``id`` holding the ids bound as ``:name``
     (its value from ``id_parameter``), for hand-written joins."""
+    return f"({_id_select_sql(session, name)})"
+
+
+def _id_select_sql(session: Session, name: str) -> str:
+    """A SELECT of one column ``id``, a row for each id bound as ``:name``."""
     if _postgresql(session):
-        return f"(SELECT unnest(CAST(:{name} AS integer[])) AS id)"
-    return f"(SELECT CAST(value AS integer) AS id FROM json_each(:{name}))"
+        return f"SELECT unnest(CAST(:{name} AS integer[])) AS id"
+    return f"SELECT CAST(value AS integer) AS id FROM json_each(:{name})"
 
 
 def join_in_order(session: Session) -> str:
