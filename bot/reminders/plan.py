@@ -98,18 +98,8 @@ def who_is_missing(roster: list[Person], team_id: int, work_date: date, filed: F
 
 
 def _who_is_missing(roster: list[Person], team_id: int, work_date: date, filed: Filed) -> tuple[list[Person], int]:
-    day = filed.day(work_date)
-    reported, outside = day.reported, day.outside_keys
-    off, off_here = day.absent_everywhere, day.absent_from.get(team_id, frozenset())
-    missing, expected = [], 0
-    for member in roster:  # one pass: a morning walks every roster member of every team
-        member_id = member.member_id
-        if member_id in reported or (outside and member.key is not None and member.key in outside):
-            expected += 1
-        elif member_id not in off and member_id not in off_here:
-            expected += 1
-            missing.append(member)
-    return missing, expected
+    reported, off = filed.day(work_date).split(roster, frozenset(m.member_id for m in roster), team_id)
+    return [m for m in roster if m.member_id not in reported and m.member_id not in off], len(roster) - len(off)
 
 
 def leaders_of(roster: list[Person]) -> list[list[str]]:
