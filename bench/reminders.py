@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reminders.py [--databases sqlite,postgresql] [--skip-rate-limit]
         [--members 10000 --subscriptions 1000] [--no-analyse] [--only-planning] [--at-scale]
-        [--history DAYS] [--repeat N]
+        [--history DAYS] [--joined DAYS] [--repeat N]
 
 (a) Planning one tick for 10,000 members in 1,000 subscriptions (and for
     1,000 in 100, to show the query count does not grow): wall time and SQL
@@ -13,6 +13,9 @@
     With --history DAYS, every member also filed on 99% of the DAYS
     Monday-to-Friday days before the work date: the streak walks of a team
     that has used nippo that long (docs/operations.md, report history).
+    The rosters joined 90 days before the tick; --joined 0 adds them all
+    that morning: the first digest after a whole organisation was added,
+    which counts each member from their first expected day.
     After each 09:00 plan, closing its runs as delivery leaves them (every
     message sent, every missing member's escalation streak from the day
     before on record): the pass each tick makes after delivering, timed the
@@ -68,6 +71,7 @@ POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/nippo_bench"
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)  # 09:00 in Tokyo, a Tuesday
 AFTERNOON = datetime(2026, 12, 1, 4, 0, tzinfo=timezone.utc)  # 13:00: nudges and digests
 WORK_DATE = datetime(2026, 11, 30).date()
+JOINED_DAYS = 90  # the rosters' age: older than any digest's week
 TARGET_SMALL, TARGET_LARGE = 1.0, 2.0  # seconds: up to 10,000 members, and beyond
 MODES = ("channel", "dm", "both")
 
@@ -89,12 +93,13 @@ def fresh_database(kind: str, scratch: Path, postgres_url: str = POSTGRES_URL) -
 
 
 def seed_teams(database: Database, subscriptions: int, per_team: int, *, delivery=None, user_ids=None,
-               leaders: bool = True, afternoon: bool = False, history: int = 0) -> None:
+               leaders: bool = True, afternoon: bool = False, history: int = 0, joined: int = JOINED_DAYS) -> None:
     """``subscriptions`` teams of ``per_team`` members, all due at NOW; about a
     third of each team filed, one in ten is off. ``afternoon``: each also has
     a nudge and its digest due at AFTERNOON, the morning run sent.
     ``history``: Monday-to-Friday days before the work date on which each
-    member filed, 99 in 100 of them."""
+    member filed, 99 in 100 of them. ``joined``: days before NOW the
+    rosters were made (0: at NOW itself)."""
     rng = random.Random(subscriptions)
     with database.engine.begin() as connection:
         connection.execute(insert(Team), [{"id": t + 1, "channel_id": f"channel{t:05d}", "channel_name": f"team-{t}",
@@ -104,7 +109,7 @@ def seed_teams(database: Database, subscriptions: int, per_team: int, *, deliver
             "id": m + 1, "user_id": user_ids[m] if user_ids else f"user{m:06d}", "username": f"member{m:06d}",
             "email": f"member{m:06d}@example.com", "active": True, "is_bot": False} for m in range(count)])
         connection.execute(insert(RosterEntry), [{
-            "team_id": m // per_team + 1, "member_id": m + 1, "added_at": NOW,
+            "team_id": m // per_team + 1, "member_id": m + 1, "added_at": NOW - timedelta(days=joined),
             "role": "leader" if leaders and m % per_team == 0 else "member"} for m in range(count)])
         connection.execute(insert(Subscription), [{
             "id": t + 1, "team_id": t + 1, "enabled": True, "paused": False, "at_time": "09:00",
@@ -152,13 +157,15 @@ def services_for(database: Database, mattermost=None, mattermost_url: str = "htt
 # --- (a) planning ----------------------------------------------------------------
 
 def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions: int, analyse: bool,
-                   explain: bool = False, history: int = 0, repeat: int = 1) -> None:
+                   explain: bool = False, history: int = 0, repeat: int = 1, joined: int = JOINED_DAYS) -> None:
     target = TARGET_SMALL if members <= 10_000 else TARGET_LARGE
     smaller = max(subscriptions // 10, 1)
     per_team = max(members // subscriptions, 1)
     print(f"(a) planning one tick for {members:,} members in {subscriptions:,} subscriptions "
           f"(target: <= {target:.0f} s; statements the same as at {smaller:,} subscriptions)"
-          + (f", each member with {history} work days of reports before" if history else ""))
+          + (f", each member with {history} work days of reports before" if history else "")
+          + (", every roster joined that morning" if joined == 0 else
+             f", the rosters {joined} days old" if joined != JOINED_DAYS else ""))
     # What a process pays once, at its first tick: loading the public-holiday calendar.
     started = time.perf_counter()
     calendar.public_holidays("JP", NOW.year)
@@ -177,7 +184,7 @@ def bench_planning(kinds: list[str], scratch: Path, members: int, subscriptions:
                     for _ in range(repeat if size == subscriptions else 1):
                         elapsed, statements, planned, messages, closing = plan_once(
                             kind, scratch, size, per_team, afternoon, analysed=state == "analysed",
-                            explain=explain and not afternoon and not times, history=history)
+                            explain=explain and not afternoon and not times, history=history, joined=joined)
                         times.append(elapsed)
                         counts[size] = statements
                         print(f"  {kind:10} {when}: {size:6,} subscriptions {size * per_team:7,} members, "
@@ -210,12 +217,13 @@ def machine_speed() -> float:
 
 
 def plan_once(kind: str, scratch: Path, subscriptions: int, per_team: int, afternoon: bool, *,
-              analysed: bool, explain: bool = False, history: int = 0) -> tuple[float, int, int, int, tuple | None]:
+              analysed: bool, explain: bool = False, history: int = 0,
+              joined: int = JOINED_DAYS) -> tuple[float, int, int, int, tuple | None]:
     """Seed a fresh database, optionally ANALYZE it, and plan one tick:
     (seconds, SQL statements, runs planned, outbox messages, closing them);
     closing, after a morning: (seconds, runs closed, SQL statements)."""
     database = fresh_database(kind, scratch)
-    seed_teams(database, subscriptions, per_team, afternoon=afternoon, history=history)
+    seed_teams(database, subscriptions, per_team, afternoon=afternoon, history=history, joined=joined)
     if analysed:
         with database.engine.begin() as connection:
             connection.execute(text("ANALYZE"))
@@ -382,6 +390,9 @@ def main() -> int:
                         help="(a) with DAYS work days of reports before the work date, 99%% filed (default 0)")
     parser.add_argument("--explain", action="store_true",
                         help="print the plan of each of the morning's reads that takes a set of ids")
+    parser.add_argument("--joined", type=int, default=JOINED_DAYS, metavar="DAYS",
+                        help=f"the rosters joined DAYS days before the tick (default {JOINED_DAYS}); 0: that "
+                             "morning, so each digest counts every member from their first expected day")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="plan each full-size tick N times and print the median too (default 1): this machine's "
                              "speed moves by a third from one run to the next")
@@ -394,7 +405,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         bench_planning(kinds, scratch, args.members, args.subscriptions, not args.no_analyse, args.explain,
-                       args.history, max(args.repeat, 1))
+                       args.history, max(args.repeat, 1), args.joined)
         if args.only_planning:
             return 0
         for kind in kinds:

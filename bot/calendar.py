@@ -147,6 +147,19 @@ def recent_work_dates(schedule: Schedule, before: date, count: int) -> list[date
     return found
 
 
+def first_expected_day(joined: date, is_work_day) -> date:
+    """A roster member's first expected work day: the one the first reminder
+    after they joined checks (the last work day before the day they joined).
+    Days before it are not counted for them — not in a digest's rates, not on
+    the team's web page. ``is_work_day``: the team's calendar, a date test."""
+    day = joined - timedelta(days=1)
+    for _ in range(63):  # weekends, holidays and long breaks included
+        if is_work_day(day):
+            return day
+        day -= timedelta(days=1)
+    return joined
+
+
 def last_weekday_before(day: date) -> date:
     """The previous Monday–Friday day (for /report-status without a subscription)."""
     day -= timedelta(days=1)

@@ -8,12 +8,16 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from db.models import Absence, MissingStreak
+from sqlalchemy import update
+
+from db.models import Absence, MissingStreak, RosterEntry
 from tests.reminder_helpers import ZWSP, Scene, mentions_in
 
 # 2026-11-23 (Mon) is Labour Thanksgiving Day in Japan; the team takes Wednesday off.
 HOLIDAY, TUESDAY, DAY_OFF, THURSDAY, FRIDAY = (date(2026, 11, d) for d in (23, 24, 25, 26, 27))
 MONDAY_9AM = datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc)  # 09:00 in Tokyo
+# The team joined weeks before the week its digests sum up.
+ON_THE_ROSTER_SINCE = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)
 
 
 def utc(*parts) -> datetime:
@@ -22,6 +26,7 @@ def utc(*parts) -> datetime:
 
 @pytest.fixture
 def scene(database, mattermost, clock):
+    clock.set(ON_THE_ROSTER_SINCE)
     scene = Scene(database, mattermost, clock)
     scene.person("boss", leader=True)
     scene.people("alice", "bob", "carol")
@@ -180,3 +185,56 @@ def test_a_member_off_on_the_weeks_last_work_day_keeps_the_streak_before_it(scen
     # Thu, Tue and the Wed-Fri before (Fri off, Wed the team's day off, Mon a holiday): dave 5, erin 4
     assert f"@{ZWSP}dave (5)" in streaks and f"@{ZWSP}erin (4)" in streaks
     assert streaks.index("dave") < streaks.index("erin") < streaks.index("alice")
+
+
+def test_who_joined_during_the_week_is_counted_from_their_first_expected_day(scene):
+    """The day the first morning after joining checks (the last work day
+    before), as the team page counts it: not the days before, filed or not."""
+    week_of_reports(scene)
+    scene.clock.set(utc(2026, 11, 27, 1, 0))  # Friday 10:00 in Tokyo: first expected Thursday
+    scene.person("dave")
+    scene.clock.set(utc(2026, 11, 29, 23, 0))  # Monday 08:00 in Tokyo, before the digest: first expected Friday
+    scene.person("erin")
+    scene.report("dave", TUESDAY)  # before dave was expected: not counted
+    scene.report("dave", THURSDAY)
+    scene.report("dave", FRIDAY)
+    scene.report("erin", FRIDAY)
+    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
+    scene.tick(MONDAY_9AM + timedelta(minutes=1))
+    [digest] = digest_posts(scene)
+    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    # Tuesday: the four of the week before; Thursday: dave too; Friday: dave and erin too
+    assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 3/4 (75%)",
+                         "- Fri 2026-11-27: 5/6 (83%)"]
+    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
+    assert f"@{ZWSP}dave" in perfect and f"@{ZWSP}erin" in perfect
+
+
+def test_who_joined_and_missed_their_first_expected_day_is_not_perfect(scene):
+    week_of_reports(scene)
+    # Friday 08:00 in Tokyo, still Thursday in UTC: the team's day counts, first expected Thursday (not Tuesday)
+    scene.clock.set(utc(2026, 11, 26, 23, 0))
+    scene.person("dave")
+    scene.report("dave", FRIDAY)
+    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
+    scene.tick(MONDAY_9AM + timedelta(minutes=1))
+    [digest] = digest_posts(scene)
+    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 2/4 (50%)",
+                         "- Fri 2026-11-27: 4/5 (80%)"]
+    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
+    assert "dave" not in perfect
+
+
+def test_who_left_the_roster_and_came_back_is_counted_from_their_return(scene):
+    """`/team add` of a removed member sets a new join time (commands/team.py)."""
+    week_of_reports(scene)
+    with scene.database.write() as session:
+        session.execute(update(RosterEntry).where(RosterEntry.member_id == scene.member_id("carol"))
+                        .values(added_at=utc(2026, 11, 27, 1, 0)))  # back on Friday: first expected Thursday
+    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
+    scene.tick(MONDAY_9AM + timedelta(minutes=1))
+    [digest] = digest_posts(scene)
+    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    assert day_lines == ["- Tue 2026-11-24: 3/3 (100%)", "- Thu 2026-11-26: 2/3 (67%)",
+                         "- Fri 2026-11-27: 3/4 (75%)"]

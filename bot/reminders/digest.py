@@ -29,18 +29,25 @@ def long_missing_streak(sub: Sub) -> int:
 
 def plan_digest(run_id: int, sub: Sub, days: list[date], first: date, last: date, roster: list[Person],
                 filed: Filed, report_streaks: dict[int, int], missed: dict[tuple[int, int], Missed],
-                now: datetime, deadline: datetime, *, local_date: date) -> RunPlan:
+                now: datetime, deadline: datetime, *, local_date: date,
+                joined: dict[int, date] | None = None) -> RunPlan:
     """``days``: the work days from ``first`` to ``last``; ``report_streaks``:
-    member -> streak as of the last of them."""
+    member -> streak as of the last of them; ``joined``: member -> first
+    expected work day, for who joined during the week (the days before it
+    are not counted for them, filed or not)."""
     plan = RunPlan(missing=[], expected=0)
     everyone = frozenset(m.member_id for m in roster)
     rates, missed_a_day, filed_once = [], set(), set()
     for day in days:
         reported, off = filed.day(day).split(roster, everyone, sub.team_id)  # a report wins over an absence
-        expected = len(everyone) - len(off)
+        counted = everyone
+        if joined:
+            counted = everyone - {member_id for member_id, first in joined.items() if first > day}
+            reported, off = reported & counted, off & counted
+        expected = len(counted) - len(off)
         rates.append([day.isoformat(), len(reported), expected])
         plan.expected += expected
-        missed_a_day |= everyone - reported - off
+        missed_a_day |= counted - reported - off
         filed_once |= reported
     if plan.expected == 0:
         return plan  # an empty or all-absent roster: nothing to sum up

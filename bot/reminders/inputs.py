@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,8 @@ class Inputs:
     kept: dict[int, dict[int, int]] = field(default_factory=dict)  # run -> member -> streak before its work date
     digest_days: dict[int, list[date]] = field(default_factory=dict)  # run -> work days it covers
     digest_streaks: dict[int, dict[int, int]] = field(default_factory=dict)  # run -> member -> current streak
+    # run -> member -> first expected work day, for members who joined during the digest's week
+    digest_joined: dict[int, dict[int, date]] = field(default_factory=dict)
     snoozed: set = field(default_factory=set)  # (user id, work date) with a snoozed DM to come
 
 
@@ -95,4 +98,41 @@ def gather(session: Session, claims: list[Claim], rosters: dict, filed: Filed) -
             digest_asks[c.run_id] = [Ask(member_id, c.sub.team_id, days[-1]) for member_id in reported | off]
     found = streaks_for(session, {a for asks in digest_asks.values() for a in asks}, calendars) if digest_asks else {}
     inputs.digest_streaks = {run_id: {a.member_id: found[a] for a in asks} for run_id, asks in digest_asks.items()}
+    inputs.digest_joined = _joined_during(session, digests, inputs.digest_days, calendars)
     return inputs
+
+
+def _joined_during(session: Session, digests: list[Claim], digest_days: dict[int, list[date]],
+                   calendars: dict) -> dict[int, dict[int, date]]:
+    """run -> member -> first expected work day, for the members who joined
+    the roster too late to be expected on the first work day of the digest's
+    week (``calendar.first_expected_day``, the team page's rule)."""
+    weeks = [(c, digest_days[c.run_id]) for c in digests if digest_days.get(c.run_id)]
+    if not weeks:
+        return {}
+    # Only who joined on the week's second day or later is expected later
+    # than its first work day: from that first day's midnight in UTC, every
+    # time zone is covered.
+    oldest = min(days[0] for _c, days in weeks)
+    since = datetime.combine(oldest, time(0), timezone.utc)
+    joins = snapshot.joined_since(session, {c.sub.team_id for c, _days in weeks}, since)
+    found: dict[int, dict[int, date]] = {}
+    # (calendar, time zone, second joined) -> first expected day: a team synced at once joined in one second
+    firsts: dict[tuple, date] = {}
+    for c, days in weeks:
+        team_joins = joins.get(c.sub.team_id)
+        if not team_joins:
+            continue
+        is_work_day = calendars[c.sub.team_id]
+        late = {}
+        for member_id, seconds in team_joins.items():
+            key = (is_work_day, c.sub.timezone, seconds)
+            first = firsts.get(key)
+            if first is None:
+                joined = datetime.fromtimestamp(seconds, ZoneInfo(c.sub.timezone)).date()
+                first = firsts[key] = calendar.first_expected_day(joined, is_work_day)
+            if first > days[0]:
+                late[member_id] = first
+        if late:
+            found[c.run_id] = late
+    return found

@@ -241,7 +241,8 @@ def _plan_one(services, c: Claim, roster: list, filed: Filed, missed: dict, inpu
     if c.slot == DIGEST_SLOT:
         week = dates_of(c)
         return plan_digest(c.run_id, c.sub, inputs.digest_days[c.run_id], min(week), max(week), roster, filed,
-                           inputs.digest_streaks.get(c.run_id, {}), missed, now, c.deadline, local_date=c.local_date)
+                           inputs.digest_streaks.get(c.run_id, {}), missed, now, c.deadline, local_date=c.local_date,
+                           joined=inputs.digest_joined.get(c.run_id))
     if c.slot != MORNING:
         return plan_nudge(c.run_id, c.sub, c.slot, c.work_date, roster, filed, missed, inputs.snoozed, now,
                           c.deadline, local_date=c.local_date)

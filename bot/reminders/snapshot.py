@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import extract, select, text
 from sqlalchemy.orm import Session
 
 from bot import calendar
@@ -187,6 +187,25 @@ def rosters(session: Session, team_ids: set[int], member_key: str) -> dict[int, 
     found: dict[int, list[Person]] = defaultdict(list)
     for team_id, role, member_id, user_id, username, key in rows:
         found[team_id].append(Person(member_id, user_id, username, key.lower() if key else None, role == "leader"))
+    return found
+
+
+def joined_since(session: Session, team_ids: set[int], since: datetime) -> dict[int, dict[int, int]]:
+    """team -> member -> when they joined its roster, in whole seconds since
+    the epoch, for who joined (or came back) at ``since`` or later and is
+    still on it: the few a digest must not count before they were expected.
+    Seconds, not datetimes: on the day a whole organisation is added, a
+    hundred thousand rows come back, and the database's own conversion is
+    the cheap one."""
+    if not team_ids:
+        return {}
+    rows = session.connection().execute(
+        select(RosterEntry.team_id, RosterEntry.member_id, extract("epoch", RosterEntry.added_at))
+        .where(in_ids(session, RosterEntry.team_id, team_ids, "teams"), RosterEntry.removed_at.is_(None),
+               RosterEntry.added_at >= since))
+    found: dict[int, dict[int, int]] = defaultdict(dict)
+    for team_id, member_id, seconds in rows:
+        found[team_id][member_id] = int(seconds)  # PostgreSQL: a decimal with the microseconds
     return found
 
 

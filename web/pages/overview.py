@@ -82,7 +82,8 @@ def build(db, team, settings, now: datetime, window: int) -> Overview:
 
     roster = history.roster_rows(db, team.id)
     zone = ZoneInfo(subscription.timezone if subscription is not None else settings.timezone)
-    joined = {r.member_id: _expected_from(r.added_at.astimezone(zone).date(), is_work_day) for r in roster}
+    joined = {r.member_id: calendar.first_expected_day(r.added_at.astimezone(zone).date(), is_work_day)
+              for r in roster}
     reported: dict[int, dict[date, datetime]] = defaultdict(dict)
     for member_id, day, filed_at in history.filings(db, team.id, first, as_of):
         reported[member_id][day] = filed_at
@@ -191,13 +192,6 @@ def _state(day: date, work: bool, on_roster: bool, reported: dict, off: set) -> 
     if not work:
         return NOT_WORK
     return OFF if day in off else MISSING
-
-
-def _expected_from(joined: date, is_work_day) -> date:
-    """A member's first expected day: the one the first reminder after they
-    joined checks (the last work day before), as the reminder itself sees it."""
-    before = _last_work_days(joined - timedelta(days=1), 1, is_work_day)
-    return before[0] if before else joined
 
 
 def _last_work_days(as_of: date, count: int, is_work_day) -> list[date]:
