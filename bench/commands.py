@@ -59,7 +59,7 @@ def start_server(url: str, mattermost: MattermostStandIn, port: int, log_path: s
     env = {k: v for k, v in os.environ.items() if not k.startswith("NIPPO_")}
     env.update({
         "NIPPO_DATABASE_URL": url, "NIPPO_MATTERMOST_URL": mattermost.url, "NIPPO_BOT_TOKEN": mattermost.bot_token,
-        "NIPPO_COMMAND_TOKENS": TOKEN, "NIPPO_SECRET_KEY": "bench", "NIPPO_SCHEDULER": "off",
+        "NIPPO_COMMAND_TOKENS": TOKEN, "NIPPO_SECRET_KEY": "bench-" * 6, "NIPPO_SCHEDULER": "off",
     })
     nippo = str(Path(sys.executable).with_name("nippo"))
     # A file, not a pipe nobody reads: one access line per request would fill a pipe and stall the server.

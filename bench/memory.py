@@ -105,7 +105,7 @@ class Serve:
         self.port = free_port()
         env = {**os.environ, "NIPPO_DATABASE_URL": database_url, "NIPPO_MATTERMOST_URL": standin.url,
                "NIPPO_BOT_TOKEN": standin.bot_token, "NIPPO_COMMAND_TOKENS": "benchtoken",
-               "NIPPO_SECRET_KEY": "bench-memory", "NIPPO_SCHEDULER": "off"}
+               "NIPPO_SECRET_KEY": "bench-memory-" * 3, "NIPPO_SCHEDULER": "off"}
         command = [sys.executable, *(["-X", "tracemalloc=1"] if trace else []), str(self.program),
                    "serve", "--port", str(self.port)]
         self.log_path = log_path

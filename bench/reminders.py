@@ -150,7 +150,7 @@ def weekdays_before(day: date, count: int) -> list[date]:
 
 def services_for(database: Database, mattermost=None, mattermost_url: str = "http://localhost:1"):
     settings = Settings.from_env({"NIPPO_DATABASE_URL": database.url, "NIPPO_MATTERMOST_URL": mattermost_url,
-                                  "NIPPO_BOT_TOKEN": "x", "NIPPO_SECRET_KEY": "bench", "NIPPO_COMMAND_TOKENS": "x"})
+                                  "NIPPO_BOT_TOKEN": "x", "NIPPO_SECRET_KEY": "bench-" * 6, "NIPPO_COMMAND_TOKENS": "x"})
     return build_services(settings, database=database, mattermost=mattermost or ConsoleClient(stream=io.StringIO()))
 
 

@@ -27,6 +27,10 @@ REPORT_SOURCES = ("builtin", "sql", "http")
 MEMBER_KEYS = ("username", "email", "external_id")
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 LOG_FORMATS = ("text", "json")
+# The secrets nippo itself checks (an HMAC key, two bearer tokens): a short
+# one can be guessed. 32 characters of url-safe randomness are 192 bits.
+MIN_SECRET_LENGTH = 32
+_MAKE_A_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class ConfigError(Exception):
@@ -90,6 +94,16 @@ class Settings:
                 variable = "NIPPO_" + name.upper()
                 raise ConfigError(variable, "is required when NIPPO_MATTERMOST_URL is set")
         return self
+
+
+def _secret(get, variable: str) -> str | None:
+    """A key or token nippo checks: unset, or long enough not to be guessed.
+    The message says how long it is, never what it is."""
+    value = get(variable)
+    if value is not None and len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(variable, f"is {len(value)} characters long; use at least {MIN_SECRET_LENGTH} random ones, "
+                                    f"for example from: {_MAKE_A_SECRET}")
+    return value
 
 
 def _read(env: Mapping[str, str]) -> Settings:
@@ -186,8 +200,8 @@ def _read(env: Mapping[str, str]) -> Settings:
         bot_token=bot_token,
         command_tokens=tokens,
         public_url=public_url.rstrip("/"),
-        secret_key=get("NIPPO_SECRET_KEY"),
-        api_token=get("NIPPO_API_TOKEN"),
+        secret_key=_secret(get, "NIPPO_SECRET_KEY"),
+        api_token=_secret(get, "NIPPO_API_TOKEN"),
         timezone=timezone,
         language=language,
         persona=persona,
@@ -200,7 +214,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         report_source_query=source_query,
         report_source_token=get("NIPPO_REPORT_SOURCE_TOKEN"),
         member_key=member_key,
-        metrics_token=get("NIPPO_METRICS_TOKEN"),
+        metrics_token=_secret(get, "NIPPO_METRICS_TOKEN"),
         log_format=log_format,
         oauth_client_id=oauth_client_id,
         oauth_client_secret=oauth_client_secret,

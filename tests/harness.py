@@ -22,8 +22,8 @@ from bot.services import build_services
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 COMMAND_TOKEN = "cmdtoken0000000000000000000"
-SECRET_KEY = "test-secret-key"
-API_TOKEN = "api-token-for-tests"
+SECRET_KEY = "test-secret-key-of-thirty-two-chars"
+API_TOKEN = "api-token-for-tests-thirty-two-chars"
 
 
 def free_port() -> int:

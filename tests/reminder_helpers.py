@@ -18,7 +18,7 @@ from bot.services import build_services
 from bot.tick import run_tick
 from db.models import Absence, Member, OutboxMessage, ReminderRun, Report, RosterEntry, Subscription, Team, TeamDayOff
 
-SECRET = "reminder-test-secret"
+SECRET = "reminder-test-secret-thirty-two-ch"
 ZWSP = "\u200b"
 # 09:00 in Tokyo on Tuesday 2026-12-01: the conftest clock.
 TUESDAY_9AM = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)

@@ -18,7 +18,7 @@ import requests
 from tests.harness import COMMAND_TOKEN, SECRET_KEY, free_port
 
 NIPPO = str(Path(sys.executable).with_name("nippo"))
-METRICS_TOKEN = "metrics-token-for-tests"
+METRICS_TOKEN = "metrics-token-for-tests-thirty-two"
 PUBLIC_URL = "http://nippo.example.com"  # the balancer's address: buttons and dialogs call back there
 
 

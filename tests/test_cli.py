@@ -26,11 +26,12 @@ def run(args, env=None, cwd=None, timeout=60):
 @pytest.mark.parametrize("env, variable", [
     ({"NIPPO_DATABASE_URL": "bogus://x"}, "NIPPO_DATABASE_URL"),
     ({"NIPPO_TIMEZONE": "Nowhere/Land"}, "NIPPO_TIMEZONE"),
-    ({"NIPPO_MATTERMOST_URL": "http://mm.local", "NIPPO_BOT_TOKEN": "t", "NIPPO_SECRET_KEY": "k"},
+    ({"NIPPO_MATTERMOST_URL": "http://mm.local", "NIPPO_BOT_TOKEN": "t", "NIPPO_SECRET_KEY": "k" * 32},
      "NIPPO_COMMAND_TOKENS"),
     ({"NIPPO_PERSONA": "nobody"}, "NIPPO_PERSONA"),
     ({"NIPPO_PERSONA_DIR": "/no/such/folder"}, "NIPPO_PERSONA_DIR"),
     ({"NIPPO_SECRET_KEY": ""}, "NIPPO_SECRET_KEY"),
+    ({"NIPPO_SECRET_KEY": "changeme"}, "NIPPO_SECRET_KEY"),
     ({"NIPPO_LOG_FORMAT": "xml"}, "NIPPO_LOG_FORMAT"),
 ])
 def test_bad_configuration_stops_serve_with_one_line_and_status_2(tmp_path, env, variable):
@@ -196,7 +197,7 @@ def test_remind_refuses_an_unmigrated_database_and_says_what_applies_it(tmp_path
 def test_a_blank_mattermost_url_stops_serve_instead_of_console_mode(tmp_path):
     result = run(["serve", "--port", str(free_port())], env={
         "NIPPO_DATABASE_URL": f"sqlite:///{tmp_path}/n.db", "NIPPO_MATTERMOST_URL": "", "NIPPO_BOT_TOKEN": "t",
-        "NIPPO_COMMAND_TOKENS": "c", "NIPPO_SECRET_KEY": "k"})
+        "NIPPO_COMMAND_TOKENS": "c", "NIPPO_SECRET_KEY": "k" * 32})
     one_line_exit_2(result, "NIPPO_MATTERMOST_URL", "blank")
 
 

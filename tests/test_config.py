@@ -84,9 +84,9 @@ def test_require_names_the_missing_variable_outside_console_mode():
 
 def test_secrets_are_not_in_the_repr():
     settings = Settings.from_env({"NIPPO_MATTERMOST_URL": "http://mm.local",
-                                  "NIPPO_BOT_TOKEN": "sekrit-bot", "NIPPO_SECRET_KEY": "sekrit-key",
-                                  "NIPPO_COMMAND_TOKENS": "sekrit-cmd", "NIPPO_API_TOKEN": "sekrit-api",
-                                  "NIPPO_METRICS_TOKEN": "sekrit-metrics"})
+                                  "NIPPO_BOT_TOKEN": "sekrit-bot", "NIPPO_SECRET_KEY": "sekrit-key" * 4,
+                                  "NIPPO_COMMAND_TOKENS": "sekrit-cmd", "NIPPO_API_TOKEN": "sekrit-api" * 4,
+                                  "NIPPO_METRICS_TOKEN": "sekrit-metrics" * 3})
     assert "sekrit" not in repr(settings)
 
 
@@ -115,7 +115,7 @@ def test_a_set_but_blank_variable_is_invalid_not_unset(variable, blank):
 
 def test_a_blank_mattermost_url_is_never_console_mode():
     with pytest.raises(ConfigError) as raised:
-        Settings.from_env({"NIPPO_MATTERMOST_URL": "", "NIPPO_COMMAND_TOKENS": "t", "NIPPO_SECRET_KEY": "k"})
+        Settings.from_env({"NIPPO_MATTERMOST_URL": "", "NIPPO_COMMAND_TOKENS": "t", "NIPPO_SECRET_KEY": "k" * 32})
     assert raised.value.variable == "NIPPO_MATTERMOST_URL" and "console mode" in str(raised.value)
 
 
@@ -134,5 +134,20 @@ def test_command_tokens_that_name_no_token_are_invalid():
 
 def test_log_format_and_metrics_token():
     assert Settings.from_env({}).log_format == "text" and Settings.from_env({}).metrics_token is None
-    settings = Settings.from_env({"NIPPO_LOG_FORMAT": " JSON ", "NIPPO_METRICS_TOKEN": "scrape"})
-    assert settings.log_format == "json" and settings.metrics_token == "scrape"
+    settings = Settings.from_env({"NIPPO_LOG_FORMAT": " JSON ", "NIPPO_METRICS_TOKEN": "scrape" * 6})
+    assert settings.log_format == "json" and settings.metrics_token == "scrape" * 6
+
+
+@pytest.mark.parametrize("variable", ["NIPPO_SECRET_KEY", "NIPPO_API_TOKEN", "NIPPO_METRICS_TOKEN"])
+def test_a_secret_shorter_than_32_characters_is_refused_without_showing_it(variable):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({variable: "hunter2-but-longer-31-characters"[:31]})
+    message = str(raised.value)
+    assert raised.value.variable == variable and "31 characters" in message and "at least 32" in message
+    assert "hunter2" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("variable, field", [("NIPPO_SECRET_KEY", "secret_key"), ("NIPPO_API_TOKEN", "api_token"),
+                                             ("NIPPO_METRICS_TOKEN", "metrics_token")])
+def test_a_secret_of_32_characters_is_taken_as_it_is(variable, field):
+    assert getattr(Settings.from_env({variable: "s" * 32}), field) == "s" * 32

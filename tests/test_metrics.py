@@ -89,13 +89,14 @@ def test_labels_carry_no_ids_no_tokens_and_no_paths(nippo, morning, mattermost):
 
 
 def test_a_set_metrics_token_is_required_as_a_bearer_token(database, mattermost, clock):
-    guarded = start_nippo(database, mattermost, clock, NIPPO_METRICS_TOKEN="scrape-me")
+    token = "scrape-me-" * 4
+    guarded = start_nippo(database, mattermost, clock, NIPPO_METRICS_TOKEN=token)
     try:
         assert scrape(guarded).status_code == 401
         assert scrape(guarded, "wrong").status_code == 401
-        answer = requests.get(f"{guarded.url}/metrics", headers={"Authorization": "Token scrape-me"}, timeout=5)
+        answer = requests.get(f"{guarded.url}/metrics", headers={"Authorization": f"Token {token}"}, timeout=5)
         assert answer.status_code == 401
-        assert scrape(guarded, "scrape-me").status_code == 200
+        assert scrape(guarded, token).status_code == 200
     finally:
         guarded.stop()
 

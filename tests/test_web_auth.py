@@ -264,7 +264,7 @@ from web.app import create_app
 url = "sqlite:///{tmp_path / 'nippo.db'}"
 upgrade(Database(url))
 settings = Settings.from_env({{"NIPPO_DATABASE_URL": url, "NIPPO_MATTERMOST_URL": "http://127.0.0.1:1",
-    "NIPPO_BOT_TOKEN": "x", "NIPPO_COMMAND_TOKENS": "x", "NIPPO_SECRET_KEY": "k",
+    "NIPPO_BOT_TOKEN": "x", "NIPPO_COMMAND_TOKENS": "x", "NIPPO_SECRET_KEY": "k" * 32,
     "NIPPO_OAUTH_CLIENT_ID": "a" * 26, "NIPPO_OAUTH_CLIENT_SECRET": "s3cret"}})
 web = create_app(settings).test_client()
 page = web.get("/web/login").get_data(as_text=True)
