@@ -147,17 +147,29 @@ def recent_work_dates(schedule: Schedule, before: date, count: int) -> list[date
     return found
 
 
-def first_expected_day(joined: date, is_work_day) -> date:
-    """A roster member's first expected work day: the one the first reminder
-    after they joined checks (the last work day before the day they joined).
-    Days before it are not counted for them — not in a digest's rates, not on
-    the team's web page. ``is_work_day``: the team's calendar, a date test."""
-    day = joined - timedelta(days=1)
-    for _ in range(63):  # weekends, holidays and long breaks included
+def first_expected_day(joined: date, is_work_day, check: str) -> date:
+    """A roster member's first expected work day: the one the reminders of the
+    first work day on or after the day they joined check, whatever the hour
+    they joined (with `check previous` the last work day before that day, with
+    `same-day` the day itself). Days before it are not counted for them — not
+    in a digest's rates, not on the team's web page. ``is_work_day``: the
+    team's calendar, a date test; ``check``: the subscription's."""
+    first_work_day = _work_day_from(joined, is_work_day, step=1)
+    if first_work_day is None:
+        return joined
+    if check == "same-day":
+        return first_work_day
+    return _work_day_from(first_work_day - timedelta(days=1), is_work_day, step=-1) or first_work_day
+
+
+def _work_day_from(day: date, is_work_day, *, step: int) -> date | None:
+    """The first work day from ``day`` on (``step`` 1) or back (-1), within
+    two months: weekends, holidays and long breaks included."""
+    for _ in range(63):
         if is_work_day(day):
             return day
-        day -= timedelta(days=1)
-    return joined
+        day += timedelta(days=step)
+    return None
 
 
 def last_weekday_before(day: date) -> date:

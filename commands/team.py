@@ -145,8 +145,7 @@ def make_leader(ctx: Ctx, username: str) -> str:
         team, created = ensure_team(ctx, session)
         require_manager(ctx, session, team, auth, creating=created)
         member = upsert_member(session, user, ctx.now)
-        entry = queries.ensure_roster_entry(session, team.id, member.id, "leader", ctx.now)
-        entry.role, entry.removed_at = "leader", None
+        queries.ensure_leader(session, team.id, member.id, ctx.now)
     return user["username"]
 
 

@@ -106,8 +106,7 @@ def require_manager(ctx: Ctx, session: Session, team: Team, auth: Authority, *, 
         if not auth.admin:
             raise CommandError("error.not_admin")
         member = upsert_member(session, auth.caller, ctx.now)
-        entry = queries.ensure_roster_entry(session, team.id, member.id, "leader", ctx.now)
-        entry.role, entry.removed_at = "leader", None
+        queries.ensure_leader(session, team.id, member.id, ctx.now)
         session.flush()
         return
     if auth.admin or is_leader(session, team, ctx.request.user_id):

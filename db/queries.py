@@ -32,6 +32,17 @@ def ensure_roster_entry(session: Session, team_id: int, member_id: int, role: st
                                                      RosterEntry.member_id == member_id)).one()
 
 
+def ensure_leader(session: Session, team_id: int, member_id: int, now: datetime) -> RosterEntry:
+    """The member as a leader on the team's roster: added if missing; back
+    from ``now`` if they had been removed, as `/team add` brings a member
+    back (their expected days start again: calendar.first_expected_day)."""
+    entry = ensure_roster_entry(session, team_id, member_id, "leader", now)
+    if entry.removed_at is not None:
+        entry.removed_at, entry.added_at = None, now
+    entry.role = "leader"
+    return entry
+
+
 # Member ids in one IN list: well inside SQLite's 32,766 bound parameters.
 IDS_PER_QUERY = 500
 

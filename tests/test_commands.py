@@ -239,6 +239,21 @@ def test_team_add_remove_and_list(nippo, people, database):
     assert "bob" not in nippo.reply(people["alice"], "list", "/team")
 
 
+@pytest.mark.parametrize("back", ["add @alice", "leader @alice"])
+def test_coming_back_to_the_roster_restarts_the_members_expected_days(nippo, people, database, clock, back):
+    """Both ways back on a roster set a new join time: the days before are not
+    counted for them (calendar.first_expected_day)."""
+    subscribed(nippo, people)
+    nippo.reply(people["boss"], "add @alice", "/team")
+    nippo.reply(people["boss"], "remove @alice", "/team")
+    clock.advance(days=3)
+    nippo.reply(people["boss"], back, "/team")
+    with database.read() as session:
+        entry = session.scalars(select(RosterEntry).join(Member, Member.id == RosterEntry.member_id)
+                                .where(Member.username == "alice")).one()
+        assert entry.removed_at is None and entry.added_at == clock()
+
+
 def test_team_add_refuses_bots_and_deactivated_users_by_name(nippo, people, database):
     subscribed(nippo, people)
     text = nippo.reply(people["boss"], "add @robot @ghost @alice", "/team")

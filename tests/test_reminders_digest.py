@@ -226,6 +226,38 @@ def test_who_joined_and_missed_their_first_expected_day_is_not_perfect(scene):
     assert "dave" not in perfect
 
 
+def test_with_check_same_day_who_joined_is_expected_from_the_day_they_joined(scene):
+    week_of_reports(scene)
+    scene.clock.set(utc(2026, 11, 25, 23, 0))  # Thursday 08:00 in Tokyo: Thursday's reminder checks Thursday
+    scene.person("dave")
+    scene.report("dave", THURSDAY)
+    scene.report("dave", FRIDAY)
+    scene.subscribe(holidays="JP", digest_day=4, digest_time="18:00", check_day="same-day", delivery="dm")
+    scene.tick(utc(2026, 11, 27, 9, 0))  # Friday 18:00 in Tokyo: the week up to Friday itself
+    [digest] = digest_posts(scene)
+    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    # not expected on Tuesday (with `check previous` he would be: the work day before Thursday)
+    assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 3/4 (75%)",
+                         "- Fri 2026-11-27: 4/5 (80%)"]
+    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
+    assert f"@{ZWSP}dave" in perfect
+
+
+def test_a_join_is_dated_in_the_subscriptions_time_zone_behind_utc_too(scene):
+    week_of_reports(scene)
+    scene.clock.set(utc(2026, 11, 27, 2, 0))  # Thursday 18:00 in Los Angeles, Friday in UTC
+    scene.person("erin")
+    scene.report("erin", THURSDAY)
+    scene.report("erin", FRIDAY)
+    scene.subscribe(timezone="America/Los_Angeles", digest_day=0, digest_time="09:00", delivery="dm")
+    scene.tick(utc(2026, 11, 30, 17, 1))  # Monday 09:01 in Los Angeles
+    [digest] = digest_posts(scene)
+    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    # Thursday in Los Angeles: expected from Tuesday, the work day before (Wednesday is the team's day off)
+    assert day_lines == ["- Mon 2026-11-23: 0/4 (0%)", "- Tue 2026-11-24: 4/5 (80%)",
+                         "- Thu 2026-11-26: 3/4 (75%)", "- Fri 2026-11-27: 4/5 (80%)"]
+
+
 def test_who_left_the_roster_and_came_back_is_counted_from_their_return(scene):
     """`/team add` of a removed member sets a new join time (commands/team.py)."""
     week_of_reports(scene)

@@ -117,7 +117,7 @@ def _joined_during(session: Session, digests: list[Claim], digest_days: dict[int
     since = datetime.combine(oldest, time(0), timezone.utc)
     joins = snapshot.joined_since(session, {c.sub.team_id for c, _days in weeks}, since)
     found: dict[int, dict[int, date]] = {}
-    # (calendar, time zone, second joined) -> first expected day: a team synced at once joined in one second
+    # (calendar, time zone, check, second joined) -> first expected day: a team synced at once joined in one second
     firsts: dict[tuple, date] = {}
     for c, days in weeks:
         team_joins = joins.get(c.sub.team_id)
@@ -126,11 +126,11 @@ def _joined_during(session: Session, digests: list[Claim], digest_days: dict[int
         is_work_day = calendars[c.sub.team_id]
         late = {}
         for member_id, seconds in team_joins.items():
-            key = (is_work_day, c.sub.timezone, seconds)
+            key = (is_work_day, c.sub.timezone, c.sub.check_day, seconds)
             first = firsts.get(key)
             if first is None:
                 joined = datetime.fromtimestamp(seconds, ZoneInfo(c.sub.timezone)).date()
-                first = firsts[key] = calendar.first_expected_day(joined, is_work_day)
+                first = firsts[key] = calendar.first_expected_day(joined, is_work_day, c.sub.check_day)
             if first > days[0]:
                 late[member_id] = first
         if late:

@@ -82,7 +82,8 @@ def build(db, team, settings, now: datetime, window: int) -> Overview:
 
     roster = history.roster_rows(db, team.id)
     zone = ZoneInfo(subscription.timezone if subscription is not None else settings.timezone)
-    joined = {r.member_id: calendar.first_expected_day(r.added_at.astimezone(zone).date(), is_work_day)
+    check = subscription.check_day if subscription is not None else "previous"
+    joined = {r.member_id: calendar.first_expected_day(r.added_at.astimezone(zone).date(), is_work_day, check)
               for r in roster}
     reported: dict[int, dict[date, datetime]] = defaultdict(dict)
     for member_id, day, filed_at in history.filings(db, team.id, first, as_of):
