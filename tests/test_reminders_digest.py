@@ -49,13 +49,22 @@ def digest_posts(scene) -> list[str]:
     return [p["message"] for p in scene.channel_posts()]
 
 
+def day_lines_of(digest: str) -> list[str]:
+    return [line for line in digest.splitlines() if line.startswith("- ")]
+
+
+def perfect_line_of(digest: str) -> str:
+    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
+    return perfect
+
+
 def test_a_week_with_a_holiday_and_a_team_day_off_lists_its_work_days_only(scene):
     week_of_reports(scene)
     scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
     lines = scene.tick(MONDAY_9AM + timedelta(minutes=1))
     [digest] = digest_posts(scene)
     assert "2026-11-23" in digest and "2026-11-29" in digest  # the week it covers
-    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    day_lines = day_lines_of(digest)
     assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 2/3 (67%)",
                          "- Fri 2026-11-27: 3/4 (75%)"]
     assert "9/11 reports (82%)" in digest or "9 of 11 reports filed (82%)" in digest
@@ -67,7 +76,7 @@ def test_the_digest_praises_who_filed_every_work_day_without_pinging_anyone(scen
     scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
     scene.tick(MONDAY_9AM + timedelta(minutes=1))
     [digest] = digest_posts(scene)
-    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
+    perfect = perfect_line_of(digest)
     assert f"@{ZWSP}alice" in perfect and f"@{ZWSP}boss" in perfect and f"@{ZWSP}bob" in perfect
     assert "carol" not in perfect
     assert mentions_in(digest) == set()
@@ -88,10 +97,10 @@ def test_the_digest_counts_the_outside_sources_reports_and_absences_from_this_te
     scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
     scene.tick(MONDAY_9AM + timedelta(minutes=1))
     [digest] = digest_posts(scene)
-    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    day_lines = day_lines_of(digest)
     assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 3/3 (100%)",
                          "- Fri 2026-11-27: 3/3 (100%)"]
-    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
+    perfect = perfect_line_of(digest)
     assert all(f"@{ZWSP}{name}" in perfect for name in ("alice", "boss", "bob", "carol"))
 
 
@@ -187,86 +196,83 @@ def test_a_member_off_on_the_weeks_last_work_day_keeps_the_streak_before_it(scen
     assert streaks.index("dave") < streaks.index("erin") < streaks.index("alice")
 
 
+def joins(scene, username: str, at: datetime) -> None:
+    scene.clock.set(at)
+    scene.person(username)
+
+
+def mondays_digest(scene, **options) -> str:
+    """The digest of the week before MONDAY_9AM, for a subscription in Tokyo with Japan's holidays."""
+    scene.subscribe(**{"holidays": "JP", "digest_day": 0, "digest_time": "09:00", "delivery": "dm", **options})
+    scene.tick(MONDAY_9AM + timedelta(minutes=1))
+    [digest] = digest_posts(scene)
+    return digest
+
+
 def test_who_joined_during_the_week_is_counted_from_their_first_expected_day(scene):
     """The day the first morning after joining checks (the last work day
     before), as the team page counts it: not the days before, filed or not."""
     week_of_reports(scene)
-    scene.clock.set(utc(2026, 11, 27, 1, 0))  # Friday 10:00 in Tokyo: first expected Thursday
-    scene.person("dave")
-    scene.clock.set(utc(2026, 11, 29, 23, 0))  # Monday 08:00 in Tokyo, before the digest: first expected Friday
-    scene.person("erin")
+    joins(scene, "dave", utc(2026, 11, 27, 1, 0))  # Friday 10:00 in Tokyo: first expected Thursday
+    joins(scene, "erin", utc(2026, 11, 29, 23, 0))  # Monday 08:00 in Tokyo, before the digest: first expected Friday
     scene.report("dave", TUESDAY)  # before dave was expected: not counted
     scene.report("dave", THURSDAY)
     scene.report("dave", FRIDAY)
     scene.report("erin", FRIDAY)
-    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
-    scene.tick(MONDAY_9AM + timedelta(minutes=1))
-    [digest] = digest_posts(scene)
-    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    digest = mondays_digest(scene)
     # Tuesday: the four of the week before; Thursday: dave too; Friday: dave and erin too
-    assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 3/4 (75%)",
+    assert day_lines_of(digest) == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 3/4 (75%)",
                          "- Fri 2026-11-27: 5/6 (83%)"]
-    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
-    assert f"@{ZWSP}dave" in perfect and f"@{ZWSP}erin" in perfect
+    assert f"@{ZWSP}dave" in perfect_line_of(digest) and f"@{ZWSP}erin" in perfect_line_of(digest)
 
 
 def test_who_joined_and_missed_their_first_expected_day_is_not_perfect(scene):
     week_of_reports(scene)
     # Friday 08:00 in Tokyo, still Thursday in UTC: the team's day counts, first expected Thursday (not Tuesday)
-    scene.clock.set(utc(2026, 11, 26, 23, 0))
-    scene.person("dave")
+    joins(scene, "dave", utc(2026, 11, 26, 23, 0))
     scene.report("dave", FRIDAY)
-    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
-    scene.tick(MONDAY_9AM + timedelta(minutes=1))
-    [digest] = digest_posts(scene)
-    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
-    assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 2/4 (50%)",
+    digest = mondays_digest(scene)
+    assert day_lines_of(digest) == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 2/4 (50%)",
                          "- Fri 2026-11-27: 4/5 (80%)"]
-    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
-    assert "dave" not in perfect
+    assert "dave" not in perfect_line_of(digest)
 
 
 def test_with_check_same_day_who_joined_is_expected_from_the_day_they_joined(scene):
     week_of_reports(scene)
-    scene.clock.set(utc(2026, 11, 25, 23, 0))  # Thursday 08:00 in Tokyo: Thursday's reminder checks Thursday
-    scene.person("dave")
+    joins(scene, "dave", utc(2026, 11, 25, 23, 0))  # Thursday 08:00 in Tokyo: Thursday's reminder checks Thursday
     scene.report("dave", THURSDAY)
     scene.report("dave", FRIDAY)
     scene.subscribe(holidays="JP", digest_day=4, digest_time="18:00", check_day="same-day", delivery="dm")
     scene.tick(utc(2026, 11, 27, 9, 0))  # Friday 18:00 in Tokyo: the week up to Friday itself
     [digest] = digest_posts(scene)
-    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    day_lines = day_lines_of(digest)
     # not expected on Tuesday (with `check previous` he would be: the work day before Thursday)
     assert day_lines == ["- Tue 2026-11-24: 4/4 (100%)", "- Thu 2026-11-26: 3/4 (75%)",
                          "- Fri 2026-11-27: 4/5 (80%)"]
-    [perfect] = [line for line in digest.splitlines() if "every work day" in line.lower()]
+    perfect = perfect_line_of(digest)
     assert f"@{ZWSP}dave" in perfect
 
 
 def test_a_join_is_dated_in_the_subscriptions_time_zone_behind_utc_too(scene):
     week_of_reports(scene)
-    scene.clock.set(utc(2026, 11, 27, 2, 0))  # Thursday 18:00 in Los Angeles, Friday in UTC
-    scene.person("erin")
+    joins(scene, "erin", utc(2026, 11, 27, 2, 0))  # Thursday 18:00 in Los Angeles, Friday in UTC
     scene.report("erin", THURSDAY)
     scene.report("erin", FRIDAY)
     scene.subscribe(timezone="America/Los_Angeles", digest_day=0, digest_time="09:00", delivery="dm")
     scene.tick(utc(2026, 11, 30, 17, 1))  # Monday 09:01 in Los Angeles
     [digest] = digest_posts(scene)
-    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
+    day_lines = day_lines_of(digest)
     # Thursday in Los Angeles: expected from Tuesday, the work day before (Wednesday is the team's day off)
     assert day_lines == ["- Mon 2026-11-23: 0/4 (0%)", "- Tue 2026-11-24: 4/5 (80%)",
                          "- Thu 2026-11-26: 3/4 (75%)", "- Fri 2026-11-27: 4/5 (80%)"]
 
 
 def test_who_left_the_roster_and_came_back_is_counted_from_their_return(scene):
-    """`/team add` of a removed member sets a new join time (commands/team.py)."""
+    """Coming back sets a new join time (tests/test_commands.py: `/team add`
+    and `/team leader` of a removed member)."""
     week_of_reports(scene)
     with scene.database.write() as session:
         session.execute(update(RosterEntry).where(RosterEntry.member_id == scene.member_id("carol"))
                         .values(added_at=utc(2026, 11, 27, 1, 0)))  # back on Friday: first expected Thursday
-    scene.subscribe(holidays="JP", digest_day=0, digest_time="09:00", delivery="dm")
-    scene.tick(MONDAY_9AM + timedelta(minutes=1))
-    [digest] = digest_posts(scene)
-    day_lines = [line for line in digest.splitlines() if line.startswith("- ")]
-    assert day_lines == ["- Tue 2026-11-24: 3/3 (100%)", "- Thu 2026-11-26: 2/3 (67%)",
+    assert day_lines_of(mondays_digest(scene)) == ["- Tue 2026-11-24: 3/3 (100%)", "- Thu 2026-11-26: 2/3 (67%)",
                          "- Fri 2026-11-27: 3/4 (75%)"]
