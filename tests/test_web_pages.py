@@ -108,6 +108,25 @@ def test_the_overview_charts_the_rate_per_work_day_with_its_numbers_in_a_table(n
     assert "<tr><td>2026-11-30</td><td>1</td><td>2</td><td>50%</td></tr>" in page
 
 
+def rate_row(page: str, day: str) -> tuple[str, str]:
+    """(filed, expected) of a work day in the overview's table."""
+    return re.search(rf"<tr><td>{day}</td><td>(\d+)</td><td>(\d+)</td>", page).groups()
+
+
+def test_the_overview_expects_a_member_from_the_day_the_first_reminder_after_joining_checks(nippo, people, team_id):
+    """The team was put together this Tuesday: with `check previous` its
+    reminders check Monday, so Friday counts nobody, not even alice's report;
+    with `same-day` they check Tuesday, so Monday counts nobody either."""
+    nippo.reply(people["alice"], "2026-11-27 a report from before the team", "/report")
+    nippo.reply(people["alice"], "2026-11-30 fixed the login bug", "/report")
+    client = sign_in(nippo, people["alice"])
+    page = text_of(client.get(f"/web/teams/{team_id}"))
+    assert rate_row(page, "2026-11-30") == ("1", "3") and rate_row(page, "2026-11-27") == ("0", "0")
+    nippo.reply(people["boss"], "check same-day", "/subscribe")
+    page = text_of(client.get(f"/web/teams/{team_id}"))
+    assert rate_row(page, "2026-12-01") == ("0", "3") and rate_row(page, "2026-11-30") == ("0", "0")
+
+
 def test_the_overview_shows_each_members_streak_and_on_time_rate(nippo, people, monday):
     page = text_of(sign_in(nippo, people["alice"]).get(f"/web/teams/{monday}"))
     row = re.search(r"<th scope=\"row\">alice</th>\s*<td class=\"num\">(\d+)</td>\s*<td class=\"num\">([^<]+)</td>",
