@@ -227,6 +227,24 @@ def test_a_dry_run_of_a_nudge_words_it_as_the_nudge_then_sent(scene):
         assert text == nudge["message"] + buttons_of(nudge)
 
 
+def test_a_dry_run_of_the_weekly_digest_words_it_as_the_digest_then_posted(scene):
+    scene.person("boss", leader=True)
+    scene.people("alice", "bob")
+    for day in weekdays_before(MONDAY + timedelta(days=1), 5):  # alice: the whole week, and a streak
+        scene.report("alice", day)
+    scene.report("bob", MONDAY)
+    scene.subscribe(digest_day=1, digest_time="17:00", persona="emperor")
+    scene.tick(TUESDAY_9AM)
+    five_pm = TUESDAY_9AM + timedelta(hours=8, minutes=5)
+    [line] = [line for line in tick_lines(scene.services, five_pm, dry_run=True) if line.slot == "digest"]
+    [(to, previewed)] = line.messages
+    assert to == "~dev" and "2026-11-30" in previewed and f"@{ZWSP}alice" in previewed
+    assert not [run for run in scene.runs() if run.slot == "digest"]  # nothing written
+    scene.tick(five_pm)
+    [*_morning, digest] = scene.channel_posts()
+    assert previewed == digest["message"]
+
+
 def test_a_dry_run_shows_a_member_on_two_rosters_the_one_dm_the_tick_sends(scene):
     scene.people("alice", "bob")
     ops, ops_team = second_team(scene)

@@ -28,10 +28,10 @@ from bot.reminders import snapshot
 from bot.reminders.claim import Claim, Due, claim, claim_of, claim_of_stale, still_due, take_over
 from bot.reminders.bulk import insert_rows, update_by_id
 from bot.reminders.common import (
-    CHANNEL, CLAIMED, DIGEST_SLOT, DM, DMS, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_ROW_KINDS, PLANNED, RUN_LEASE,
+    CHANNEL, CLAIMED, DIGEST, DIGEST_SLOT, DM, DMS, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_ROW_KINDS, PLANNED, RUN_LEASE,
     SKIPPED, SOURCE_RETRY, SUMMARY, UNDELIVERABLE, TickTime, nudge_time,
 )
-from bot.reminders.digest import plan_digest
+from bot.reminders.digest import digest_text, plan_digest
 from bot.reminders.inputs import Inputs, dates_of, gather
 from bot.reminders.notices import notice_rows
 from bot.reminders.nudge import plan_nudge
@@ -297,36 +297,33 @@ def preview(services, session: Session, tick: TickTime, dues) -> list[RunLine]:
     """What a tick would do, computed read-only (``nippo remind --dry-run``),
     with every message it would send written out in full."""
     lines = []
-    live = [d for d in dues if not d.skip_reason]
-    keys, unavailable = outside_keys(services.source, {d.run.work_date for d in live})
-    team_ids = {d.sub.team_id for d in live}
-    rosters = snapshot.rosters(session, team_ids, getattr(services.source, "member_key", "username"))
-    reported, absent = snapshot.filed(session, rosters, {d.run.work_date for d in live})
+    # The runs as the tick would claim them (their ids are not known: negative stand-ins).
+    claims = {(due.sub.id, due.slot): claim_of(due, -n) for n, due in enumerate(dues, 1) if not due.skip_reason}
+    dates = {d for c in claims.values() for d in dates_of(c)}  # a digest: its whole week
+    keys, unavailable = outside_keys(services.source, dates)
+    rosters = snapshot.rosters(session, {c.sub.team_id for c in claims.values()},
+                               getattr(services.source, "member_key", "username"))
+    reported, absent = snapshot.filed(session, rosters, dates)
     filed = Filed(reported, absent, keys)
-    streaks = snapshot.streaks(session, {d.sub.id for d in live})
-    # What the real tick reads besides (the streaks a miss would end, the
-    # snoozes a nudge waits for), for claims as the tick would make them.
-    previewed = {(due.sub.id, due.slot): claim_of(due, -n)
-                 for n, due in enumerate(live, 1) if due.slot != DIGEST_SLOT and due.run.work_date not in unavailable}
-    inputs = gather(session, list(previewed.values()), rosters, filed)
+    streaks = snapshot.streaks(session, {c.sub.id for c in claims.values()})
+    # What the real tick reads besides (the streaks a miss would end, a
+    # digest's week and streaks, the snoozes a nudge waits for).
+    previewed = [c for c in claims.values() if not dates_of(c) & unavailable]
+    inputs = gather(session, previewed, rosters, filed)
     previewed_keys: set[str] = set()  # a member on two rosters gets the first run's DM, as the real tick sends
     for due in dues:
         line = RunLine(None, due.sub.id, due.sub.channel_name, due.run.work_date, None, "dry-run", due.slot)
+        claimed = claims.get((due.sub.id, due.slot))
         if due.skip_reason:
             line.status = f"dry-run: would be skipped ({due.skip_reason})"
-        elif due.run.work_date in unavailable:
+        elif dates_of(claimed) & unavailable:
             line.status = "dry-run: would wait (source unreachable)"
-        elif due.slot == DIGEST_SLOT:
-            line.status = "dry-run: would post the digest"
+        elif due.slot == DIGEST_SLOT and not inputs.digest_days.get(claimed.run_id):
+            line.status = "dry-run: would be skipped (no work day)"
         else:
-            roster, claimed = rosters.get(due.sub.team_id, []), previewed[(due.sub.id, due.slot)]
-            if due.slot == MORNING:
-                plan = plan_run(services, 0, due.sub, due.run.work_date, roster, filed, streaks, tick.now,
-                                due.deadline, kept=inputs.kept.get(claimed.run_id), local_date=due.run.local_date)
-            else:  # a nudge
-                plan = plan_nudge(0, due.sub, due.slot, due.run.work_date, roster, filed, streaks, inputs.snoozed,
-                                  tick.now, due.deadline, local_date=due.run.local_date)
-            line.missing = len(plan.missing)
+            plan = _plan_one(services, claimed, rosters.get(due.sub.team_id, []), filed, streaks, inputs, tick.now)
+            if due.slot != DIGEST_SLOT:
+                line.missing = len(plan.missing)
             line.messages = preview_messages(services, plan.rows, tick.now, previewed_keys)
             if not line.messages:
                 line.status = "dry-run: nothing to send (empty or all-absent roster)"
@@ -361,6 +358,8 @@ def preview_messages(services, rows: list[dict], now, seen: set[str]) -> list[tu
                 messages.append((recipient, text))
         elif kind == NOTICE:
             messages.append((recipient, notice_text(persona, payload, members)))
+        elif kind == DIGEST:
+            messages.append((channel, digest_text(persona, payload)))
         elif kind == MEMBERSHIP:
             messages.append((channel, f"(each missing member who is not in {channel} also gets a DM; "
                                       "who that is, Mattermost is asked when the post goes out)"))
