@@ -85,7 +85,7 @@ def add_members(ctx: Ctx, usernames: list[str]) -> tuple[list[str], list[str]]:
                 already.append(user["username"])
                 continue
             if entry is not None:  # removed before: back on the roster from now
-                entry.removed_at, entry.added_at = None, ctx.now
+                queries.rejoin(entry, ctx.now)
             joining.append(member_ids[user["id"]])
             added.append(user["username"])
         queries.add_roster_entries(session, team.id, joining, ctx.now)

@@ -32,13 +32,18 @@ def ensure_roster_entry(session: Session, team_id: int, member_id: int, role: st
                                                      RosterEntry.member_id == member_id)).one()
 
 
+def rejoin(entry: RosterEntry, now: datetime) -> None:
+    """A removed member back on the roster from ``now``: their expected days
+    start again (calendar.first_expected_day)."""
+    entry.removed_at, entry.added_at = None, now
+
+
 def ensure_leader(session: Session, team_id: int, member_id: int, now: datetime) -> RosterEntry:
-    """The member as a leader on the team's roster: added if missing; back
-    from ``now`` if they had been removed, as `/team add` brings a member
-    back (their expected days start again: calendar.first_expected_day)."""
+    """The member as a leader on the team's roster: added if missing, back
+    from ``now`` (``rejoin``) if they had been removed."""
     entry = ensure_roster_entry(session, team_id, member_id, "leader", now)
     if entry.removed_at is not None:
-        entry.removed_at, entry.added_at = None, now
+        rejoin(entry, now)
     entry.role = "leader"
     return entry
 

@@ -28,8 +28,8 @@ from bot.reminders import snapshot
 from bot.reminders.claim import Claim, Due, claim, claim_of, claim_of_stale, still_due, take_over
 from bot.reminders.bulk import insert_rows, update_by_id
 from bot.reminders.common import (
-    CHANNEL, CLAIMED, DIGEST, DIGEST_SLOT, DM, DMS, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_ROW_KINDS, PLANNED, RUN_LEASE,
-    SKIPPED, SOURCE_RETRY, SUMMARY, UNDELIVERABLE, TickTime, nudge_time,
+    CHANNEL, CLAIMED, DIGEST, DIGEST_SLOT, DM, DMS, DROPPED, FAILED, MEMBERSHIP, NOTICE, OUTCOME_ROW_KINDS, PLANNED,
+    RUN_LEASE, SKIPPED, SOURCE_RETRY, SUMMARY, UNDELIVERABLE, TickTime, nudge_time,
 )
 from bot.reminders.digest import digest_text, plan_digest
 from bot.reminders.inputs import Inputs, dates_of, gather
